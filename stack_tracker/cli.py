@@ -1,0 +1,187 @@
+"""The command line: a thin skin over the library. Each command parses its
+options, opens the database, calls one library function and prints."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .demo import build_demo
+from .errors import StackTrackerError
+from .ingest import IngestResult, Options, ingest as ingest_file
+from .kinds import KINDS
+from .readers import FORMATS
+from .schema import open_database
+from .site import serve as serve_site
+from .taxonomy import init as init_database
+
+
+def friendly_errors(command):
+    """Show a `StackTrackerError` as a message and exit status 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except StackTrackerError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+def database_argument(must_exist: bool = True):
+    """The DB argument every command takes: the path of the SQLite file."""
+    return click.argument(
+        "db_path", metavar="DB", type=click.Path(dir_okay=False, path_type=Path, exists=must_exist)
+    )
+
+
+silent_option = click.option("--silent", is_flag=True, help="Print nothing but errors; no progress bar.")
+
+
+def echo_result(result: IngestResult, silent: bool) -> None:
+    if silent:
+        return
+    click.echo(result.summary(), err=True)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="stack-tracker")
+def cli():
+    """The true picture of a marketing technology stack.
+
+    Ingest what you know about your tools, teams, costs and usage into
+    SQLite, then browse it as a Datasette site.
+
+    \b
+        stack-tracker demo                      # the sample organisation, served
+        stack-tracker init stack.db
+        stack-tracker ingest stack.db tools tools.csv
+        stack-tracker serve stack.db
+    """
+
+
+@cli.command()
+@database_argument(must_exist=False)
+@click.option("--taxonomy", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Your own capability taxonomy (CSV: capability, category, description) instead of the shipped one.")
+@silent_option
+@friendly_errors
+def init(db_path, taxonomy, silent):
+    """Create a database and load the capability taxonomy.
+
+    The shipped taxonomy has 49 capabilities in 6 categories. Running init
+    again on an existing database upgrades its schema and changes nothing else.
+
+    \b
+        stack-tracker init stack.db
+        stack-tracker init stack.db --taxonomy our-capabilities.csv
+    """
+    db = open_database(db_path)
+    echo_result(init_database(db, taxonomy), silent)
+
+
+@cli.command()
+@database_argument()
+@click.argument("kind", type=click.Choice(list(KINDS)))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Read the files as this format instead of guessing from the extension.")
+@click.option("--dry-run", is_flag=True, help="Check the files and say what would change, without writing anything.")
+@click.option("--allow-new", is_flag=True, help="Create tools (status 'unreviewed') and teams that the files name but the database does not know.")
+@click.option("--date-format", help="How to read slashed dates that could be either way round: mdy, dmy, or a strptime pattern such as %d/%m/%Y.")
+@click.option("--currency", default="USD", show_default=True, help="Currency of amounts that name none.")
+@silent_option
+@friendly_errors
+def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency, silent):
+    """Load FILES of one KIND into the database.
+
+    Each file loads whole or not at all; a rejected file lists every problem
+    with its line. Re-ingesting an unchanged file changes nothing; a corrected
+    file updates rows by their natural key. `stack-tracker kinds` lists the
+    columns each kind accepts.
+
+    \b
+        stack-tracker ingest stack.db teams teams.csv
+        stack-tracker ingest stack.db usage usage-*.csv --allow-new
+        stack-tracker ingest stack.db tools export.txt --format tsv --dry-run
+    """
+    db = open_database(db_path, must_exist=True)
+    options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency.upper())
+    show_progress = not silent and sys.stderr.isatty()
+    for path in files:
+        with click.progressbar(length=path.stat().st_size, label=path.name, file=sys.stderr,
+                               hidden=not show_progress) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.update(done - bar.pos)
+
+            result = ingest_file(db, kind, path, fmt=fmt, dry_run=dry_run, options=options, progress=progress)
+        echo_result(result, silent)
+
+
+@cli.command()
+@click.argument("kind", required=False, type=click.Choice(list(KINDS)))
+def kinds(kind):
+    """List the kinds of input file and the columns (and header aliases) each accepts.
+
+    \b
+        stack-tracker kinds
+        stack-tracker kinds usage
+    """
+    for spec in KINDS.values():
+        if kind and spec.name != kind:
+            continue
+        click.echo(f"{spec.name}: {spec.description}")
+        for column in spec.columns:
+            required = " (required)" if column.required else ""
+            click.echo(f"  {column.name}{required}: {column.description}")
+            if column.aliases:
+                click.echo(f"      also: {', '.join(column.aliases)}")
+        click.echo()
+
+
+@cli.command()
+@database_argument()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
+@friendly_errors
+def serve(db_path, host, port):
+    """Browse the database as a Datasette site.
+
+    \b
+        stack-tracker serve stack.db
+        stack-tracker serve stack.db --port 8080
+    """
+    click.echo(f"Serving {db_path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    sys.exit(serve_site(db_path, host=host, port=port))
+
+
+@cli.command()
+@click.option("--db", "db_path", default="sample.db", show_default=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to build the sample database (replaced if it exists).")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to serve on.")
+@click.option("--no-serve", is_flag=True, help="Build the database and stop.")
+@silent_option
+@friendly_errors
+def demo(db_path, port, no_serve, silent):
+    """Build the sample organisation's database and serve it.
+
+    The sample is a fictional mid-size marketing organisation with real
+    findings planted for the reports: overlaps, gaps, shelfware, shadow IT.
+
+    \b
+        stack-tracker demo
+        stack-tracker demo --db /tmp/sample.db --no-serve
+    """
+    build_demo(db_path, on_result=lambda result: echo_result(result, silent))
+    if not silent:
+        click.echo(f"Built {db_path}", err=True)
+    if not no_serve:
+        click.echo(f"Serving {db_path} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
+        sys.exit(serve_site(db_path, port=port))

@@ -1,0 +1,239 @@
+"""Turn the values people type into spreadsheets into clean, typed values.
+
+Every parser takes the raw text (already stripped, never empty) and returns the
+normalised value, or raises `BadValue` with what was expected, in words a person
+can act on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+
+class BadValue(ValueError):
+    """A value could not be normalised; the message says what was expected."""
+
+
+def slugify(name: str) -> str:
+    """The natural key for a display name: lower case, ASCII, hyphenated.
+
+    >>> slugify("  HubSpot Marketing Hub ")
+    'hubspot-marketing-hub'
+    >>> slugify("Ads & Promotion")
+    'ads-and-promotion'
+    """
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    text = text.replace("&", " and ").replace("+", " plus ")
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def lookup_key(name: str) -> str:
+    """How spellings are compared: the same but for case and surrounding spaces."""
+    return " ".join(name.split()).casefold()
+
+
+def parse_int(text: str, *, allow_negative: bool = False) -> int:
+    """A whole number, with thousands separators allowed: ``1,200`` -> 1200."""
+    cleaned = text.replace(",", "").replace("_", "").replace(" ", "")
+    try:
+        number = int(cleaned)
+    except ValueError:
+        try:
+            as_float = float(cleaned)
+        except ValueError:
+            raise BadValue("expected a whole number") from None
+        if not as_float.is_integer():
+            raise BadValue("expected a whole number") from None
+        number = int(as_float)
+    if number < 0 and not allow_negative:
+        raise BadValue("expected a number that is zero or more")
+    return number
+
+
+CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "C$": "CAD", "A$": "AUD", "CHF": "CHF"}
+_MONEY = re.compile(
+    r"^(?P<pre>[A-Z]{3}|US\$|C\$|A\$|[$€£¥])?\s*(?P<sign>-)?\s*(?P<num>[0-9][0-9.,\s']*?)\s*(?P<k>[kKmM])?\s*(?P<post>[A-Z]{3}|[$€£¥])?$"
+)
+
+
+def parse_money(text: str) -> tuple[float, str | None]:
+    """An amount of money and its currency if the text names one.
+
+    Accepts symbols and codes before or after the number, thousands separators
+    (``,`` ``.`` space or apostrophe), a decimal comma, and ``k``/``m`` suffixes:
+    ``$12,000.00`` -> (12000.0, 'USD'); ``1.200,50 €`` -> (1200.5, 'EUR').
+    """
+    match = _MONEY.match(text.strip().upper())
+    if not match:
+        raise BadValue("expected an amount of money such as 12000, $12,000.00 or EUR 9.500")
+    if match["sign"]:
+        raise BadValue("expected an amount that is zero or more")
+    pre, post = match["pre"], match["post"]
+    if pre and post:
+        raise BadValue("expected one currency, found two")
+    symbol = pre or post
+    currency = CURRENCY_SYMBOLS.get(symbol, symbol) if symbol else None
+    number = re.sub(r"[\s']", "", match["num"])
+    decimal_mark = _decimal_mark(number)
+    for mark in {",", "."} - {decimal_mark}:
+        number = number.replace(mark, "")
+    number = number.replace(",", ".")
+    try:
+        amount = Decimal(number)
+    except InvalidOperation:
+        raise BadValue("expected an amount of money such as 12000, $12,000.00 or EUR 9.500") from None
+    if match["k"]:
+        amount *= 1_000 if match["k"] == "K" else 1_000_000
+    return float(amount), currency
+
+
+def _decimal_mark(number: str) -> str | None:
+    """Which of ``,`` and ``.`` separates decimals; the other groups thousands.
+
+    With both present the later one is decimal; a lone mark followed by exactly
+    three digits groups thousands (``12.000``, ``12,000``), otherwise it is decimal.
+    """
+    if "," in number and "." in number:
+        return max((",", "."), key=number.rfind)
+    for mark in (",", "."):
+        if number.count(mark) == 1:
+            head, tail = number.split(mark)
+            if len(tail) != 3 or head == "0":
+                return mark
+    return None
+
+
+def parse_currency(text: str) -> str:
+    """A three-letter currency code, or a symbol standing for one."""
+    code = CURRENCY_SYMBOLS.get(text.strip(), text.strip().upper())
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise BadValue("expected a three-letter currency code such as USD or EUR")
+    return code
+
+
+TRUE_WORDS = {"yes", "y", "true", "t", "1", "on", "x"}
+FALSE_WORDS = {"no", "n", "false", "f", "0", "off"}
+
+
+def parse_bool(text: str) -> int:
+    """yes/no, true/false, 1/0, on/off (any case) as 1 or 0."""
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return 1
+    if word in FALSE_WORDS:
+        return 0
+    raise BadValue("expected yes or no (also true/false, 1/0)")
+
+
+MONTHS = {
+    name: number
+    for number in range(1, 13)
+    for name in (
+        dt.date(2000, number, 1).strftime("%b").lower(),
+        dt.date(2000, number, 1).strftime("%B").lower(),
+    )
+}
+MONTHS["sept"] = 9
+
+DATE_FORMATS = {"ymd": "%Y-%m-%d", "mdy": "%m/%d/%Y", "dmy": "%d/%m/%Y"}
+
+
+def _checked_date(year: int, month: int, day: int) -> dt.date:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise BadValue("is not a date on the calendar") from None
+
+
+def parse_date(text: str, date_format: str | None = None) -> str:
+    """An ISO date ``YYYY-MM-DD`` from the common ways of writing one.
+
+    ISO (``2026-03-31``, also with a time), ``31.03.2026`` (day first),
+    ``Mar 31, 2026``, ``31 March 2026``, and slashed ``MM/DD/YYYY``. A slashed
+    date whose first two parts are both 12 or less is ambiguous (``03/04/2026``)
+    and needs ``date_format`` (``mdy``, ``dmy`` or a strptime pattern).
+    """
+    value = text.strip()
+    if date_format:
+        pattern = DATE_FORMATS.get(date_format, date_format)
+        try:
+            return dt.datetime.strptime(value, pattern).date().isoformat()
+        except ValueError:
+            pass
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)?", value):
+        return _checked_date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    if m := re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", value):
+        return _checked_date(int(m[3]), int(m[2]), int(m[1])).isoformat()
+    if m := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value):
+        first, second, year = int(m[1]), int(m[2]), int(m[3])
+        if first > 12 and second <= 12:
+            return _checked_date(year, second, first).isoformat()
+        if first <= 12 and second <= 12 and first != second:
+            raise BadValue(
+                "is ambiguous: month/day or day/month? Pass --date-format mdy or --date-format dmy"
+            )
+        return _checked_date(year, first, second).isoformat()
+    if m := re.fullmatch(r"([A-Za-z]+)\.? (\d{1,2}),? (\d{4})", value):
+        if m[1].lower() in MONTHS:
+            return _checked_date(int(m[3]), MONTHS[m[1].lower()], int(m[2])).isoformat()
+    if m := re.fullmatch(r"(\d{1,2}) ([A-Za-z]+)\.?,? (\d{4})", value):
+        if m[2].lower() in MONTHS:
+            return _checked_date(int(m[3]), MONTHS[m[2].lower()], int(m[1])).isoformat()
+    raise BadValue("expected a date such as 2026-03-31, 31.03.2026 or Mar 31, 2026")
+
+
+def parse_period(text: str) -> str:
+    """A calendar month ``YYYY-MM`` from ``2026-03``, ``2026-03-01``, ``Mar 2026`` or ``03/2026``."""
+    value = text.strip()
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})(?:-(\d{1,2}))?(?:[T ].*)?", value):
+        year, month = int(m[1]), int(m[2])
+        if m[3] is not None and 1 <= month <= 12:
+            _checked_date(year, month, int(m[3]))
+    elif m := re.fullmatch(r"(\d{1,2})/(\d{4})", value):
+        year, month = int(m[2]), int(m[1])
+    elif m := re.fullmatch(r"([A-Za-z]+)\.?[ -]'?(\d{4}|\d{2})", value):
+        if m[1].lower() not in MONTHS:
+            raise BadValue("expected a month such as 2026-03, Mar 2026 or 03/2026")
+        year = int(m[2]) + (2000 if len(m[2]) == 2 else 0)
+        month = MONTHS[m[1].lower()]
+    else:
+        raise BadValue("expected a month such as 2026-03, Mar 2026 or 03/2026")
+    if not 1 <= month <= 12:
+        raise BadValue("expected a month from 01 to 12")
+    if not 1900 <= year <= 2200:
+        raise BadValue("expected a year between 1900 and 2200")
+    return f"{year:04d}-{month:02d}"
+
+
+def choice_parser(canonical: dict[str, str], expected: str):
+    """A parser for a closed set of words; ``canonical`` maps accepted spellings to values."""
+    lookup = {key.lower(): value for key, value in canonical.items()}
+
+    def parse(text: str) -> str:
+        word = " ".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+        try:
+            return lookup[word]
+        except KeyError:
+            raise BadValue(f"expected {expected}") from None
+
+    return parse
+
+
+USAGE_LEVEL_WORDS = {"none": 0, "low": 1, "light": 1, "medium": 2, "moderate": 2, "regular": 2, "high": 3, "heavy": 3, "critical": 4}
+
+
+def parse_usage_level(text: str) -> int:
+    """Self-reported intensity: 0 (none) to 4 (critical), as a number or a word."""
+    word = text.strip().lower()
+    if word in USAGE_LEVEL_WORDS:
+        return USAGE_LEVEL_WORDS[word]
+    try:
+        level = parse_int(word)
+    except BadValue:
+        level = -1
+    if not 0 <= level <= 4:
+        raise BadValue("expected a usage level from 0 (none) to 4 (critical), or none/low/medium/high/critical")
+    return level

@@ -1,0 +1,236 @@
+"""The database shape, declared as data and applied by one idempotent function.
+
+`ensure_schema(db)` creates every table, foreign key and index that is missing,
+adds columns that a newer version declares, and records the schema version in
+``PRAGMA user_version``. It is safe to run on every start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import StackTrackerError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table: its columns in order, natural key, references and indexes."""
+
+    columns: dict[str, type]
+    pk: str | tuple[str, ...]
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()
+    not_null: frozenset[str] = frozenset()
+    defaults: dict[str, object] = field(default_factory=dict)
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+
+INGEST_REF = ("ingest_id", "ingests", "id")
+
+TABLES: dict[str, TableSpec] = {
+    "ingests": TableSpec(
+        columns={
+            "id": int,
+            "kind": str,
+            "file": str,
+            "sha256": str,
+            "rows_read": int,
+            "rows_written": int,
+            "rows_rejected": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "message": str,
+        },
+        pk="id",
+        indexes=(("file",), ("sha256",)),
+    ),
+    "capabilities": TableSpec(
+        columns={"slug": str, "name": str, "category": str, "description": str, "ingest_id": int},
+        pk="slug",
+        foreign_keys=(INGEST_REF,),
+        not_null=frozenset({"name"}),
+        indexes=(("category",),),
+    ),
+    "teams": TableSpec(
+        columns={
+            "slug": str,
+            "name": str,
+            "parent": str,
+            "business_unit": str,
+            "headcount": int,
+            "lead": str,
+            "ingest_id": int,
+        },
+        pk="slug",
+        foreign_keys=(("parent", "teams", "slug"), INGEST_REF),
+        not_null=frozenset({"name"}),
+        indexes=(("parent",),),
+    ),
+    "tools": TableSpec(
+        columns={
+            "slug": str,
+            "name": str,
+            "vendor": str,
+            "status": str,
+            "owner_team": str,
+            "owner_contact": str,
+            "annual_cost": float,
+            "currency": str,
+            "seats_purchased": int,
+            "billing_cycle": str,
+            "contract_start": str,
+            "renewal_date": str,
+            "auto_renew": int,
+            "url": str,
+            "docs_url": str,
+            "notes": str,
+            "ingest_id": int,
+        },
+        pk="slug",
+        foreign_keys=(("owner_team", "teams", "slug"), INGEST_REF),
+        not_null=frozenset({"name", "status"}),
+        defaults={"status": "active"},
+        indexes=(("owner_team",), ("status",), ("renewal_date",)),
+    ),
+    "tool_aliases": TableSpec(
+        columns={"alias": str, "tool": str, "ingest_id": int},
+        pk="alias",
+        foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
+        not_null=frozenset({"tool"}),
+        indexes=(("tool",),),
+    ),
+    "tool_capabilities": TableSpec(
+        columns={"tool": str, "capability": str, "primary": int, "ingest_id": int},
+        pk=("tool", "capability"),
+        foreign_keys=(("tool", "tools", "slug"), ("capability", "capabilities", "slug"), INGEST_REF),
+        defaults={"primary": 0},
+        indexes=(("capability",),),
+    ),
+    "team_needs": TableSpec(
+        columns={"team": str, "capability": str, "priority": str, "note": str, "ingest_id": int},
+        pk=("team", "capability"),
+        foreign_keys=(("team", "teams", "slug"), ("capability", "capabilities", "slug"), INGEST_REF),
+        defaults={"priority": "should"},
+        indexes=(("capability",),),
+    ),
+    "usage": TableSpec(
+        columns={
+            "team": str,
+            "tool": str,
+            "period": str,
+            "source": str,
+            "seats": int,
+            "active_users": int,
+            "usage_level": int,
+            "sessions": int,
+            "ingest_id": int,
+        },
+        pk=("team", "tool", "period", "source"),
+        foreign_keys=(("team", "teams", "slug"), ("tool", "tools", "slug"), INGEST_REF),
+        defaults={"source": "reported"},
+        indexes=(("tool", "period"), ("period",)),
+    ),
+    "user_activity": TableSpec(
+        columns={
+            "tool": str,
+            "user_key": str,
+            "period": str,
+            "team": str,
+            "active_days": int,
+            "events": int,
+            "last_seen": str,
+            "source": str,
+            "ingest_id": int,
+        },
+        pk=("tool", "user_key", "period"),
+        foreign_keys=(("tool", "tools", "slug"), ("team", "teams", "slug"), INGEST_REF),
+        defaults={"source": "sso"},
+        indexes=(("period", "tool"), ("user_key",), ("team",)),
+    ),
+    "integrations": TableSpec(
+        columns={
+            "source_tool": str,
+            "target_tool": str,
+            "data": str,
+            "direction": str,
+            "criticality": str,
+            "ingest_id": int,
+        },
+        pk=("source_tool", "target_tool", "data"),
+        foreign_keys=(("source_tool", "tools", "slug"), ("target_tool", "tools", "slug"), INGEST_REF),
+        indexes=(("target_tool",),),
+    ),
+}
+
+
+def open_database(path, *, must_exist: bool = False) -> sqlite_utils.Database:
+    """Open (or create) a stack-tracker database, with its schema up to date.
+
+    WAL lets Datasette read while an ingest writes; the busy timeout makes a
+    second writer wait for the first instead of failing at once.
+    """
+    from pathlib import Path
+
+    from .errors import StackTrackerError
+
+    if must_exist and not Path(path).exists():
+        raise StackTrackerError(f"{path}: no such database; create it with: stack-tracker init {path}")
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    ensure_schema(db)
+    return db
+
+
+def open_database(path: str | Path, *, must_exist: bool = False) -> sqlite_utils.Database:
+    """Open (or create) a stack-tracker database, with its schema up to date.
+
+    WAL lets Datasette read while an ingest writes; the busy timeout makes a
+    second writer wait for the first instead of failing at once.
+    """
+    if must_exist and not Path(path).exists():
+        raise StackTrackerError(f"{path}: no such database; create it with: stack-tracker init {path}")
+    db = sqlite_utils.Database(path)
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    ensure_schema(db)
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create or upgrade every table and index; record the schema version.
+
+    Idempotent: running it on an up-to-date database changes nothing.
+    """
+    with db.conn:
+        for name, spec in TABLES.items():
+            table = db.table(name)
+            if not table.exists():
+                table.create(
+                    spec.columns,
+                    pk=spec.pk,
+                    foreign_keys=list(spec.foreign_keys),
+                    not_null=set(spec.not_null),
+                    defaults=dict(spec.defaults),
+                )
+            else:
+                existing = set(table.columns_dict)
+                for column, column_type in spec.columns.items():
+                    if column not in existing:
+                        table.add_column(column, column_type)
+            for columns in spec.indexes:
+                table.create_index(columns, if_not_exists=True, find_unique_name=False)
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The schema version this database records (0 for an empty file)."""
+    return db.execute("PRAGMA user_version").fetchone()[0]
