@@ -1,0 +1,71 @@
+"""Shared fixtures: a CLI runner, a fresh database, and a way to fingerprint its content."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from click.testing import CliRunner
+
+from stack_tracker.cli import cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(*args: str, exit_code: int = 0):
+    """Invoke the CLI as a user would and check how it exited."""
+    result = CliRunner().invoke(cli, [str(arg) for arg in args], catch_exceptions=False)
+    assert result.exit_code == exit_code, result.output
+    return result
+
+
+def content_hash(db_path: Path, *, exclude: tuple[str, ...] = ()) -> str:
+    """A fingerprint of every row of every table, in key order."""
+    db = sqlite_utils.Database(db_path)
+    digest = hashlib.sha256()
+    for table in sorted(db.table_names()):
+        if table in exclude:
+            continue
+        digest.update(table.encode())
+        for row in db.execute(f"select * from [{table}] order by 1, 2, 3"):
+            digest.update(repr(row).encode())
+    db.close()
+    return digest.hexdigest()
+
+
+def rows(db_path: Path, sql: str, params=()) -> list[dict]:
+    db = sqlite_utils.Database(db_path)
+    try:
+        return [dict(row) for row in db.query(sql, params)]
+    finally:
+        db.close()
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    """A database with the shipped taxonomy loaded."""
+    path = tmp_path / "stack.db"
+    run("init", path, "--silent")
+    return path
+
+
+@pytest.fixture
+def org_db(db_path, tmp_path) -> Path:
+    """A database with two teams and two tools: the ground most ingest tests stand on."""
+    run("ingest", db_path, "teams", write(tmp_path / "teams.csv", "team,parent\nMarketing,\nDemand Gen,Marketing\n"), "--silent")
+    run(
+        "ingest", db_path, "tools",
+        write(tmp_path / "tools.csv",
+              "tool,vendor,owner team,annual cost,licenses\n"
+              "HubSpot Marketing Hub,HubSpot,Demand Gen,\"$48,000.00\",100\n"
+              "Salesforce Sales Cloud,Salesforce,Marketing,30000,50\n"),
+        "--silent",
+    )
+    return db_path

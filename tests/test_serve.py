@@ -1,0 +1,96 @@
+"""stack-tracker serve: Datasette on the database, with the project's catalog."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+
+import pytest
+import yaml
+from datasette.app import Datasette
+
+from conftest import run
+from stack_tracker.resources import resource
+from stack_tracker.schema import TABLES
+from stack_tracker.site import datasette_command, site_metadata
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(args: list[str], port: int, timeout: float = 60):
+    """Run a command that serves HTTP on ``port``; yield its base URL once it answers."""
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/-/versions.json", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode() if process.poll() is not None else ""
+                    pytest.fail(f"server did not start: {output}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def test_metadata_describes_every_table_and_column():
+    metadata = yaml.safe_load(resource("metadata.yml").read_text())
+    tables = metadata["databases"]["stack"]["tables"]
+    for name, spec in TABLES.items():
+        assert tables[name]["description"].strip(), name
+        described = set(tables[name]["columns"])
+        assert set(spec.columns) == described, f"{name}: undescribed {set(spec.columns) - described}"
+
+
+def test_site_metadata_is_renamed_for_the_database_served(tmp_path):
+    metadata = site_metadata(tmp_path / "acme.db")
+    assert "acme" in metadata["databases"] and "stack" not in metadata["databases"]
+
+
+async def test_datasette_shows_the_catalog(org_db):
+    datasette = Datasette([str(org_db)], metadata=site_metadata(org_db))
+    response = await datasette.client.get("/stack/tools.json?_shape=array&_sort=slug")
+    assert response.status_code == 200
+    assert [tool["name"] for tool in response.json()] == ["HubSpot Marketing Hub", "Salesforce Sales Cloud"]
+    page = await datasette.client.get("/stack/tools")
+    assert "The inventory: one row per tool" in page.text
+
+
+def test_the_command_passes_the_catalog_templates_and_settings(tmp_path):
+    command = datasette_command(tmp_path / "stack.db", tmp_path / "metadata.json", port=8123)
+    assert command[1:4] == ["-m", "datasette", "serve"]
+    assert command[command.index("--template-dir") + 1] == str(resource("templates"))
+    assert ["--setting", "suggest_facets", "off"] == command[command.index("suggest_facets") - 1:command.index("suggest_facets") + 2]
+    assert command[command.index("--host") + 1] == "127.0.0.1" and command[command.index("--port") + 1] == "8123"
+
+
+def test_serve_runs_datasette_on_localhost(org_db):
+    port = free_port()
+    with serving([sys.executable, "-m", "stack_tracker", "serve", str(org_db), "--port", str(port)], port) as base:
+        tools = fetch(f"{base}/stack/tools.json?_shape=array")
+        assert "HubSpot Marketing Hub" in tools
+        assert "Our marketing technology stack" in fetch(f"{base}/")
+
+
+def test_serve_refuses_a_missing_database(tmp_path):
+    result = run("serve", tmp_path / "nope.db", exit_code=2)
+    assert "does not exist" in result.output
