@@ -204,7 +204,8 @@ class _FileLoader:
         }
         if column.type in simple:
             return simple[column.type]
-        return {k.TEAM_REF: self.team_ref, k.TOOL_REF: self.tool_ref, k.CAPABILITY_REF: self.capability_ref}[column.type]
+        # References repeat on every row of a usage file; each spelling is resolved once.
+        return _cached({k.TEAM_REF: self.team_ref, k.TOOL_REF: self.tool_ref, k.CAPABILITY_REF: self.capability_ref}[column.type])
 
     def team_ref(self, name: str) -> str:
         slug = self.resolver.team(name)
@@ -264,38 +265,57 @@ class _FileLoader:
         return slug
 
     # -- rows -------------------------------------------------------------
+    def plan(self, keys: dict[str, str]) -> None:
+        """Fix which record keys feed which columns; columns the file lacks take their default.
+
+        ``keys`` maps a column to the key it has in each record (the file's own
+        header for CSV, the column name for JSON after renaming).
+        """
+        self.steps = [
+            (keys[column.name], column.name, self.parsers[column.name], column.required, self.kind.defaults.get(column.name))
+            for column in self.kind.columns
+            if column.name in keys
+        ]
+        self.absent = {column.name: self.kind.defaults.get(column.name) for column in self.kind.columns if column.name not in keys}
+
     def convert(self, line: int, record: dict[str, object]) -> dict[str, object] | None:
         """One record -> column values, or None after noting its problems."""
         self._line = line
-        values: dict[str, object] = {}
+        values = dict(self.absent)
         ok = True
-        for column in self.kind.columns:
-            raw = record.get(column.name)
-            if isinstance(raw, bool):
-                raw = "yes" if raw else "no"
-            elif isinstance(raw, (int, float)):
-                raw = repr(raw)
-            elif isinstance(raw, (dict, list)):
-                self.problem(line, column.name, raw, "expected a single value, not a list or object")
-                ok = False
-                continue
-            text = raw.strip() if isinstance(raw, str) else None
-            if not text:
-                if column.required:
-                    self.problem(line, column.name, raw, "a value is required")
+        for key, column, parse, required, default in self.steps:
+            raw = record.get(key)
+            if raw.__class__ is not str and raw is not None:
+                raw = self.scalar_text(line, column, raw)
+                if raw is False:
                     ok = False
-                values[column.name] = self.kind.defaults.get(column.name)
+                    continue
+            text = raw.strip() if raw else None
+            if not text:
+                if required:
+                    self.problem(line, column, raw, "a value is required")
+                    ok = False
+                values[column] = default
                 continue
             try:
-                values[column.name] = self.parsers[column.name](text)
+                values[column] = parse(text)
             except n.BadValue as error:
-                self.problem(line, column.name, text, str(error))
+                self.problem(line, column, text, str(error))
                 ok = False
         if not ok:
             return None
-        return self.finish_row(line, record, values)
+        return self.finish_row(line, values)
 
-    def finish_row(self, line: int, record: dict[str, object], values: dict[str, object]) -> dict[str, object] | None:
+    def scalar_text(self, line: int, column: str, raw: object) -> str | bool:
+        """A JSON value as the text a spreadsheet would hold; False (noted) for lists and objects."""
+        if isinstance(raw, bool):
+            return "yes" if raw else "no"
+        if isinstance(raw, (int, float)):
+            return repr(raw)
+        self.problem(line, column, raw, "expected a single value, not a list or object")
+        return False
+
+    def finish_row(self, line: int, values: dict[str, object]) -> dict[str, object] | None:
         """Derive what a row needs beyond its own columns: its slug, money's currency."""
         kind = self.kind.name
         if self.kind.names_column:
@@ -463,11 +483,12 @@ def _load_records(loader: _FileLoader, source: Source, result: IngestResult, pro
     first = next(records, None)
     if source.format in ("csv", "tsv"):
         header_to_column = loader.map_headers(source.headers)
-        present = set(header_to_column.values())
+        keys = {column: header for header, column in header_to_column.items()}
     else:
         header_to_column = None
-        present = {column.name for column in loader.kind.columns}
-    columns = _table_columns(loader.kind, present)
+        keys = {column.name: column.name for column in loader.kind.columns}
+    loader.plan(keys)
+    columns = _table_columns(loader.kind, set(keys))
     sql = _upsert_sql(loader.kind.table, columns)
     conn = loader.db.conn
     json_headers: dict[str, str | None] = {}
@@ -484,9 +505,7 @@ def _load_records(loader: _FileLoader, source: Source, result: IngestResult, pro
         return
     stream = _prepend(first, records)
     for count, (line, record) in enumerate(stream, start=1):
-        if header_to_column is not None:
-            mapped = {column: record[header] for header, column in header_to_column.items() if header in record}
-        else:
+        if header_to_column is None:
             mapped = {}
             for key, value in record.items():
                 if key not in json_headers:
@@ -495,8 +514,9 @@ def _load_records(loader: _FileLoader, source: Source, result: IngestResult, pro
                         loader.warnings.append(f"{loader.file}: field {key!r} is not a {loader.kind.name} field and was ignored")
                 if json_headers[key]:
                     mapped[json_headers[key]] = value
+            record = mapped
         result.rows_read += 1
-        values = loader.convert(line, mapped)
+        values = loader.convert(line, record)
         if values is not None and not loader.problems:
             loader.batch.append(tuple(values.get(column) for column in columns) + (loader.ingest_id,))
         elif values is None:

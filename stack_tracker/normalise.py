@@ -37,9 +37,19 @@ def lookup_key(name: str) -> str:
 
 def parse_int(text: str, *, allow_negative: bool = False) -> int:
     """A whole number, with thousands separators allowed: ``1,200`` -> 1200."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = _int_with_separators(text)
+    if number < 0 and not allow_negative:
+        raise BadValue("expected a number that is zero or more")
+    return number
+
+
+def _int_with_separators(text: str) -> int:
     cleaned = text.replace(",", "").replace("_", "").replace(" ", "")
     try:
-        number = int(cleaned)
+        return int(cleaned)
     except ValueError:
         try:
             as_float = float(cleaned)
@@ -47,10 +57,7 @@ def parse_int(text: str, *, allow_negative: bool = False) -> int:
             raise BadValue("expected a whole number") from None
         if not as_float.is_integer():
             raise BadValue("expected a whole number") from None
-        number = int(as_float)
-    if number < 0 and not allow_negative:
-        raise BadValue("expected a number that is zero or more")
-    return number
+        return int(as_float)
 
 
 CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "C$": "CAD", "A$": "AUD", "CHF": "CHF"}

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,3 +74,36 @@ def org_db(db_path, tmp_path) -> Path:
         "--silent",
     )
     return db_path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(args: list[str], port: int, timeout: float = 60):
+    """Run a command that serves HTTP on ``port``; yield its base URL once it answers."""
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/-/versions.json", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read().decode() if process.poll() is not None else ""
+                    pytest.fail(f"server did not start: {output}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()

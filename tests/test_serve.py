@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 
-import pytest
 import yaml
 from datasette.app import Datasette
 
-from conftest import run
+from conftest import fetch, free_port, run, serving
 from stack_tracker.resources import resource
 from stack_tracker.schema import TABLES
 from stack_tracker.site import datasette_command, site_metadata
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def serving(args: list[str], port: int, timeout: float = 60):
-    """Run a command that serves HTTP on ``port``; yield its base URL once it answers."""
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/-/versions.json", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.poll() is not None else ""
-                    pytest.fail(f"server did not start: {output}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def fetch(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read().decode()
 
 
 def test_metadata_describes_every_table_and_column():

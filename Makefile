@@ -1,0 +1,33 @@
+# The two commands the README opens with:
+#   make demo   build the sample organisation's database and serve it on http://127.0.0.1:8001/
+#   make test   install what the tests need and run them all
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: demo test readme clean
+
+demo: $(VENV)/.installed
+	$(BIN)/stack-tracker demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+# Regenerate the --help sections of the README (a test checks they are current).
+readme: $(VENV)/.installed-test
+	$(BIN)/cog -r README.md
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) build dist sample.db sample.db-wal sample.db-shm

@@ -1,0 +1,51 @@
+"""stack-tracker demo: the sample organisation, built and served."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from conftest import fetch, free_port, rows, run, serving
+from stack_tracker.demo import SAMPLE_FILES
+from stack_tracker.resources import resource
+
+
+def test_demo_builds_the_sample_organisation(tmp_path):
+    path = tmp_path / "sample.db"
+    result = run("demo", "--db", path, "--no-serve")
+    assert f"Built {path}" in result.output
+    assert "problem" not in result.output
+    for _, name, _ in SAMPLE_FILES:
+        assert f"{name}: read" in result.output
+    counts = rows(path, "select (select count(*) from teams) as teams, (select count(*) from tools) as tools, "
+                        "(select count(distinct period) from usage) as months, (select count(*) from capabilities) as capabilities")[0]
+    assert 8 <= counts["teams"] <= 14
+    assert 35 <= counts["tools"] <= 50
+    assert counts["months"] == 12
+    assert counts["capabilities"] == 49
+    # The planted shadow IT: a tool seen in usage that nobody put in the inventory.
+    assert rows(path, "select name from tools where status = 'unreviewed'") == [{"name": "Canva"}]
+    assert rows(path, "select count(*) as n from ingests where status != 'ok'") == [{"n": 0}]
+
+
+def test_demo_rebuilds_from_scratch(tmp_path):
+    path = tmp_path / "sample.db"
+    run("demo", "--db", path, "--no-serve", "--silent")
+    first = rows(path, "select count(*) as n from usage")
+    assert run("demo", "--db", path, "--no-serve", "--silent").output == ""
+    assert rows(path, "select count(*) as n from usage") == first
+    assert rows(path, "select count(*) as n from ingests") == [{"n": len(SAMPLE_FILES) + 1}]
+
+
+def test_sample_files_use_alias_headers():
+    header = resource("data/sample/usage.csv").read_text().splitlines()[0]
+    assert header.split(",") != ["team", "tool", "period", "seats", "active_users"]
+
+
+def test_demo_serves_the_sample_on_localhost(tmp_path):
+    port = free_port()
+    command = [sys.executable, "-m", "stack_tracker", "demo", "--db", str(tmp_path / "sample.db"), "--port", str(port), "--silent"]
+    with serving(command, port) as base:
+        tools = json.loads(fetch(f"{base}/sample/tools.json?_shape=array&_size=max"))
+        assert any(tool["name"] == "Canva" and tool["status"] == "unreviewed" for tool in tools)
+        assert "Our marketing technology stack" in fetch(f"{base}/")
