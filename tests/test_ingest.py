@@ -13,7 +13,7 @@ from stack_tracker.ingest import BATCH_SIZE
 def monthly_rows(count: int) -> list[tuple[str, str, str]]:
     """``count`` distinct (team, tool, period) keys of the org_db fixture."""
     pairs = [(team, tool) for team in ("Marketing", "Demand Gen") for tool in ("Salesforce Sales Cloud", "HubSpot Marketing Hub")]
-    return [(*pairs[i % 4], f"{1950 + i // 48}-{i // 4 % 12 + 1:02d}") for i in range(count)]
+    return [(*pairs[i % 4], f"{1900 + i // 48}-{i // 4 % 12 + 1:02d}") for i in range(count)]
 
 
 def test_header_aliases_and_value_forms(org_db, tmp_path):
@@ -337,3 +337,31 @@ def test_encodings_are_sniffed(org_db, tmp_path):
         run("ingest", org_db, "tools", path, "--silent")
         assert rows(org_db, "select notes from tools where slug = 'salesforce-sales-cloud'") == [{"notes": "Café team owns it"}]
         run("ingest", org_db, "tools", write(tmp_path / "reset.csv", "tool,notes\nSalesforce Sales Cloud,x\n"), "--silent")
+
+
+def test_progress_bar_shows_on_a_terminal(org_db, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    usage = write(tmp_path / "usage.csv", "team,tool,period,mau\n" + "".join(
+        f"{team},{tool},{period},{i}\n" for i, (team, tool, period) in enumerate(monthly_rows(2 * BATCH_SIZE + 1000))))
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "stack_tracker", "ingest", str(org_db), "usage", str(usage)]
+    process = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower, timeout=120)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    text = shown.decode()
+    assert process.returncode == 0, text
+    assert "usage.csv  [" in text and "100%" in text
+    assert "read 11000 usage rows" in text
