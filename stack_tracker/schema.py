@@ -168,26 +168,6 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
-def open_database(path, *, must_exist: bool = False) -> sqlite_utils.Database:
-    """Open (or create) a stack-tracker database, with its schema up to date.
-
-    WAL lets Datasette read while an ingest writes; the busy timeout makes a
-    second writer wait for the first instead of failing at once.
-    """
-    from pathlib import Path
-
-    from .errors import StackTrackerError
-
-    if must_exist and not Path(path).exists():
-        raise StackTrackerError(f"{path}: no such database; create it with: stack-tracker init {path}")
-    db = sqlite_utils.Database(path)
-    db.execute("PRAGMA busy_timeout = 30000")
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    ensure_schema(db)
-    return db
-
-
 def open_database(path: str | Path, *, must_exist: bool = False) -> sqlite_utils.Database:
     """Open (or create) a stack-tracker database, with its schema up to date.
 
