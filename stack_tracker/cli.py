@@ -4,6 +4,7 @@ options, opens the database, calls one library function and prints."""
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from pathlib import Path
 
@@ -14,9 +15,12 @@ from .demo import build_demo
 from .errors import StackTrackerError
 from .ingest import IngestResult, Options, ingest as ingest_file
 from .kinds import KINDS
+from .output import FORMATS as REPORT_FORMATS, render
 from .readers import FORMATS
+from .reports import REPORTS, run_report
 from .schema import open_database
 from .site import serve as serve_site
+from .summary import FORMATS as SUMMARY_FORMATS, resolve_team, summary as render_summary
 from .taxonomy import init as init_database
 
 
@@ -144,6 +148,93 @@ def kinds(kind):
             if column.aliases:
                 click.echo(f"      also: {', '.join(column.aliases)}")
         click.echo()
+
+
+def parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for value in values:
+        key, sep, setting = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected key=value, got {value!r}", param_hint="--param")
+        params[key.strip()] = setting.strip()
+    return params
+
+
+period_option = click.option("--period", metavar="YYYY-MM", help="The month to report on (default: the latest month with usage).")
+team_option = click.option("--team", help="Only this team (its name or slug).")
+
+
+@cli.command()
+@database_argument()
+@click.argument("name", type=click.Choice(list(REPORTS)), metavar="NAME")
+@period_option
+@team_option
+@click.option("--as-of", metavar="YYYY-MM-DD", help="What counts as today for date-relative reports (default: today).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A report parameter or threshold, e.g. renewal_window_days=60 (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True)
+@friendly_errors
+def report(db_path, name, period, team, as_of, params, fmt):
+    """Run report NAME and print its rows.
+
+    Every report is one SQL query stored with the package; the Datasette site
+    runs the same query as a canned query, so both show the same numbers.
+    Reports and their parameters, with defaults:
+    """
+    db = open_database(db_path, must_exist=True)
+    rows = run_report(db, name, period=period, team=resolve_team(db, team), as_of=as_of, params=parse_params(params))
+    click.echo(render(rows, fmt), nl=False)
+
+
+def _report_list() -> str:
+    lines = []
+    for name, spec in REPORTS.items():
+        lines.append(f"{name}: {spec.title}")
+        lines.append("    " + ", ".join(f"{key}={default}" if default else key for key, default in spec.parameters.items()))
+    return "\n".join(lines)
+
+
+report.help = inspect.cleandoc(report.help) + f"""
+
+\b
+{_report_list()}
+
+\b
+Examples:
+    stack-tracker report stack.db adoption
+    stack-tracker report stack.db renewals --as-of 2026-11-30 --param renewal_window_days=60
+    stack-tracker report stack.db gaps --team "Field Marketing" --format markdown
+"""
+
+
+@cli.command()
+@database_argument()
+@team_option
+@period_option
+@click.option("--as-of", metavar="YYYY-MM-DD", help="What counts as today for renewals (default: today).")
+@click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS), default="markdown", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write to this file instead of printing.")
+@friendly_errors
+def summary(db_path, team, period, as_of, fmt, output):
+    """An adoption summary a leader reads in two minutes.
+
+    Headline numbers (stack utilisation beside industry survey figures,
+    spend, idle-seat cost), what changed since the previous month, the top
+    findings of each report with what to do, and the tools in use. The HTML
+    is one self-contained file that reads well emailed or printed.
+
+    \b
+        stack-tracker summary stack.db
+        stack-tracker summary stack.db --team "Field Marketing" --format html -o field.html
+    """
+    db = open_database(db_path, must_exist=True)
+    text = render_summary(db, team=team, period=period, as_of=as_of, fmt=fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command()

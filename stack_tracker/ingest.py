@@ -20,6 +20,7 @@ from . import kinds as k
 from . import normalise as n
 from .errors import StackTrackerError
 from .readers import ReadError, Source, open_source
+from .reports import refresh_derived
 from .schema import TABLES
 
 MAX_PROBLEMS = 50
@@ -420,9 +421,9 @@ def ingest(
     """Load ``path`` as ``kind_name`` in one transaction and return what changed.
 
     ``progress(bytes_read, total_bytes)`` is called as the file streams.
-    ``after_load(db)`` runs inside the same transaction once the rows are in
-    (the derived report tables are rebuilt there, so readers never see a half
-    update). Raises `IngestError` listing every problem when the file is rejected;
+    ``after_load(db)`` runs inside the same transaction once the rows are in;
+    by default it rebuilds the derived report tables that read this kind's
+    table, so readers never see base rows and reports out of step. Raises `IngestError` listing every problem when the file is rejected;
     the database is then as it was, but for the failed run's row in ``ingests``.
     """
     try:
@@ -463,6 +464,8 @@ def ingest(
             return result
         if after_load:
             after_load(db)
+        else:
+            refresh_derived(db, changed={kind.table})
         conn.execute(
             "update ingests set sha256 = ?, rows_read = ?, rows_written = ?, rows_rejected = 0, "
             "finished_at = ?, status = 'ok', message = ? where id = ?",

@@ -209,6 +209,10 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
                 table.create_index(columns, if_not_exists=True, find_unique_name=False)
         if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    # The reports read the base tables declared here, so they are created after them.
+    from .reports import ensure_report_objects
+
+    ensure_report_objects(db)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from .reports import canned_queries
 from .resources import resource
 
 METADATA_DATABASE = "stack"
@@ -28,11 +29,12 @@ SETTINGS = {
 
 
 def site_metadata(db_path: Path) -> dict:
-    """The Datasette metadata for serving ``db_path``."""
+    """The Datasette metadata for serving ``db_path``: the catalog plus every report as a canned query."""
     metadata = yaml.safe_load(resource("metadata.yml").read_text(encoding="utf-8"))
-    databases = metadata.get("databases", {})
-    if METADATA_DATABASE in databases:
-        databases[Path(db_path).stem] = databases.pop(METADATA_DATABASE)
+    databases = metadata.setdefault("databases", {})
+    database = databases.pop(METADATA_DATABASE, {})
+    database.setdefault("queries", {}).update(canned_queries())
+    databases[Path(db_path).stem] = database
     return metadata
 
 

@@ -31,10 +31,13 @@ def content_hash(db_path: Path, *, exclude: tuple[str, ...] = ()) -> str:
     db = sqlite_utils.Database(db_path)
     digest = hashlib.sha256()
     for table in sorted(db.table_names()):
+        if table.startswith("sqlite_"):
+            continue
         if table in exclude:
             continue
         digest.update(table.encode())
-        for row in db.execute(f"select * from [{table}] order by 1, 2, 3"):
+        order = ", ".join(str(position + 1) for position in range(len(db[table].columns)))
+        for row in db.execute(f"select * from [{table}] order by {order}"):
             digest.update(repr(row).encode())
     db.close()
     return digest.hexdigest()
@@ -107,3 +110,13 @@ def serving(args: list[str], port: int, timeout: float = 60):
 def fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.read().decode()
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """The sample organisation, built once for the whole run; tests must not change it."""
+    from stack_tracker.demo import build_demo
+
+    path = tmp_path_factory.mktemp("sample") / "sample.db"
+    build_demo(path)
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -13,7 +14,9 @@ import sqlite_utils
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_installs_and_runs_the_demo_without_the_source_tree(tmp_path):
+def test_wheel_installs_and_runs_the_demo_without_the_source_tree(tmp_path, monkeypatch):
+    # Nothing may reach the source tree from the fresh environment.
+    monkeypatch.delenv("PYTHONPATH", raising=False)
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(ROOT)],
         check=True, capture_output=True,

@@ -1,0 +1,59 @@
+"""Print rows of a report as a terminal table, Markdown, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+FORMATS = ("table", "markdown", "csv", "json")
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def display(value: object) -> str:
+    """A value as a person reads it in a table: floats to two places, nothing for null."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text that a spreadsheet would run as a formula is quoted so it stays text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def render(rows: list[dict], fmt: str) -> str:
+    """``rows`` in ``fmt``: one of table, markdown, csv, json."""
+    if fmt == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    if not rows:
+        return "" if fmt == "csv" else "(no rows)\n"
+    columns = list(rows[0])
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([spreadsheet_safe(row[column]) for column in columns] for row in rows)
+        return buffer.getvalue()
+    cells = [[display(row[column]) for column in columns] for row in rows]
+    numeric = [
+        any(isinstance(row[column], (int, float)) for row in rows)
+        and all(isinstance(row[column], (int, float)) or row[column] is None for row in rows)
+        for column in columns
+    ]
+    if fmt == "markdown":
+        escape = lambda text: text.replace("|", "\\|").replace("\n", " ")  # noqa: E731
+        lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---:" if num else "---" for num in numeric) + "|"]
+        lines += ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in cells]
+        return "\n".join(lines) + "\n"
+    widths = [max(len(column), *(len(row[i]) for row in cells)) for i, column in enumerate(columns)]
+    align = lambda text, i: text.rjust(widths[i]) if numeric[i] else text.ljust(widths[i])  # noqa: E731
+    lines = ["  ".join(align(column, i) for i, column in enumerate(columns)).rstrip()]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += ["  ".join(align(cell, i) for i, cell in enumerate(row)).rstrip() for row in cells]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,80 @@
+-- Adoption per tool for one month: teams using it, seats, active users,
+-- utilisation, the change in active users against a few months earlier, the
+-- cost of an active user and of idle seats, and a lifecycle stage.
+with params as (
+  select
+    *,
+    strftime('%Y-%m', period || '-01', '-' || change_periods || ' months') as earlier_period,
+    (select min(period) from tool_period_summary) as first_tracked_period
+  from (
+    select
+      coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
+      nullif(:team, '') as team,
+      upper(coalesce(nullif(:currency, ''), 'USD')) as currency,
+      coalesce(cast(nullif(:change_periods, '') as integer), 3) as change_periods,
+      coalesce(cast(nullif(:growth_threshold, '') as real), 0.1) as growth_threshold
+  )
+),
+figures as (
+  select
+    summary.period,
+    summary.tool,
+    tools.name,
+    tools.status,
+    summary.teams_using,
+    summary.seats,
+    summary.active_users,
+    round(summary.compared_active_users * 1.0 / nullif(summary.compared_seats, 0), 4) as utilization,
+    earlier.active_users as earlier_active_users,
+    round((summary.active_users - earlier.active_users) * 1.0 / nullif(earlier.active_users, 0), 4) as change,
+    summary.idle_seats,
+    summary.sources,
+    tools.annual_cost,
+    tools.seats_purchased,
+    upper(coalesce(tools.currency, params.currency)) as tool_currency,
+    params.currency,
+    params.earlier_period,
+    params.first_tracked_period,
+    params.growth_threshold,
+    summary.first_period
+  from tool_period_summary as summary
+  cross join params
+  join tools on tools.slug = summary.tool
+  left join tool_period_summary as earlier
+    on earlier.tool = summary.tool and earlier.period = params.earlier_period
+  where summary.period = (select period from params)
+    and (params.team is null or exists (
+      select 1 from usage_effective as used
+      where used.period = summary.period and used.team = params.team and used.tool = summary.tool
+    ))
+)
+select
+  period,
+  tool,
+  name,
+  status,
+  teams_using,
+  seats,
+  active_users,
+  utilization,
+  earlier_active_users,
+  change,
+  -- Money in another currency is left out rather than mixed in (see note).
+  case when tool_currency = currency then round(annual_cost / nullif(active_users, 0), 2) end as cost_per_active_user,
+  idle_seats,
+  case when tool_currency = currency then round(idle_seats * annual_cost / nullif(seats_purchased, 0), 2) end as idle_seat_cost,
+  case
+    when teams_using = 0 then 'dormant'
+    -- New: its data starts after the comparison month, which the history covers.
+    when first_period > earlier_period and first_tracked_period <= earlier_period then 'new'
+    when earlier_active_users = 0 and active_users > 0 then 'growing'
+    when change >= growth_threshold then 'growing'
+    when change <= -growth_threshold then 'declining'
+    else 'stable'
+  end as stage,
+  sources,
+  case when tool_currency <> currency
+    then 'Costs are in ' || tool_currency || ', not the base currency ' || currency || ', so they are left out.'
+  end as note
+from figures
+order by teams_using desc, active_users desc, tool

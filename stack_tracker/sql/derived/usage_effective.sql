@@ -1,0 +1,63 @@
+-- One row per team, tool and month: the best figure for each measure.
+-- Measured beats reported (sso > vendor > reported), measure by measure: a
+-- sign-in log knows who was active but rarely how many seats were assigned, so
+-- seats may come from a survey while active users come from SSO. `source` and
+-- `seats_source` say which source each figure came from.
+select
+  team,
+  tool,
+  period,
+  source,
+  seats_source,
+  seats,
+  active_users,
+  usage_level,
+  sessions,
+  -- In use: someone was active; a survey level counts only when no count exists.
+  coalesce(active_users > 0, usage_level > 0, 0) as in_use,
+  case when seats is not null and active_users is not null then max(seats - active_users, 0) end as idle_seats,
+  -- The first month with data for this team and tool (to tell new use from
+  -- old); a lookup in usage's key, much cheaper than a window over the result.
+  (
+    select min(first.period) from usage as first
+    where first.team = grouped.team and first.tool = grouped.tool
+  ) as first_period
+from (
+  select
+    team,
+    tool,
+    period,
+    coalesce(
+      case when max(source = 'sso' and active_users is not null) then 'sso' end,
+      case when max(source = 'vendor' and active_users is not null) then 'vendor' end,
+      case when max(source = 'reported' and active_users is not null) then 'reported' end,
+      case when max(source = 'sso') then 'sso' when max(source = 'vendor') then 'vendor' else 'reported' end
+    ) as source,
+    case
+      when max(source = 'sso' and seats is not null) then 'sso'
+      when max(source = 'vendor' and seats is not null) then 'vendor'
+      when max(source = 'reported' and seats is not null) then 'reported'
+    end as seats_source,
+    coalesce(
+      max(case when source = 'sso' then seats end),
+      max(case when source = 'vendor' then seats end),
+      max(case when source = 'reported' then seats end)
+    ) as seats,
+    coalesce(
+      max(case when source = 'sso' then active_users end),
+      max(case when source = 'vendor' then active_users end),
+      max(case when source = 'reported' then active_users end)
+    ) as active_users,
+    coalesce(
+      max(case when source = 'sso' then usage_level end),
+      max(case when source = 'vendor' then usage_level end),
+      max(case when source = 'reported' then usage_level end)
+    ) as usage_level,
+    coalesce(
+      max(case when source = 'sso' then sessions end),
+      max(case when source = 'vendor' then sessions end),
+      max(case when source = 'reported' then sessions end)
+    ) as sessions
+  from usage
+  group by team, tool, period
+) as grouped

@@ -1,0 +1,179 @@
+"""The adoption summary: a page a leader reads in two minutes.
+
+Every figure comes from a report (`reports.run_report`); this module only picks
+which rows to show, and the templates in ``templates/summary.*.j2`` lay them
+out. The HTML is one self-contained file: inline CSS, charts drawn here as
+inline SVG, no JavaScript, every piece of user text escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import jinja2
+import sqlite_utils
+from markupsafe import Markup, escape
+
+from .errors import StackTrackerError
+from .ingest import Resolver
+from .reports import run_report
+from .resources import resource
+
+FORMATS = ("markdown", "html")
+
+# Gartner's marketing technology surveys: the share of their martech stack's
+# capabilities that organisations said they use. Seat utilisation is not the
+# same measure, but it is the closest one a team can track every month.
+SURVEY_UTILIZATION = ((2020, 0.58), (2022, 0.42), (2023, 0.33))
+
+TREND_PERIODS = 12
+# The order gaps are shown in: what a team cannot do first, housekeeping last.
+GAP_KINDS = ("team-gap", "org-gap", "shelfware", "unused-seats", "shadow-it", "blind-spot")
+TOP_FINDINGS = 5
+
+
+def resolve_team(db: sqlite_utils.Database, team: str | None) -> str | None:
+    """A team's slug from its name or slug; an error listing the teams if unknown."""
+    if team is None:
+        return None
+    slug = Resolver(db).team(team)
+    if slug is None:
+        known = ", ".join(row[0] for row in db.execute("select name from teams order by name"))
+        raise StackTrackerError(f"unknown team {team!r}: the teams are {known or '(none yet)'}")
+    return slug
+
+
+def usage_periods(db: sqlite_utils.Database) -> list[str]:
+    """Every month with usage data, oldest first."""
+    return [row[0] for row in db.execute("select distinct period from usage order by period")]
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None
+    text: str
+
+
+def bar_chart(bars: list[Bar], *, maximum: float = 1.0, width: int = 560) -> Markup:
+    """Horizontal bars as inline SVG; labels are escaped."""
+    row, label_width, bar_width = 22, 190, width - 190 - 70
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{row * len(bars) + 4}" '
+        f'role="img" class="chart" viewBox="0 0 {width} {row * len(bars) + 4}">'
+    ]
+    for index, bar in enumerate(bars):
+        y = index * row + 2
+        length = 0 if not bar.value or not maximum else max(1, round(bar_width * min(bar.value, maximum) / maximum))
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end">{escape(bar.label)}</text>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{length}" height="{row - 8}" rx="2" class="bar"/>'
+            f'<text x="{label_width + length + 6}" y="{y + 15}">{escape(bar.text)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def line_chart(points: list[tuple[str, float | None]], *, width: int = 560, height: int = 160) -> Markup:
+    """A line over months as inline SVG, 0–100% on the vertical axis."""
+    known = [(label, value) for label, value in points if value is not None]
+    left, bottom, top = 36, height - 24, 10
+    step = (width - left - 10) / max(len(known) - 1, 1)
+    y = lambda value: bottom - (bottom - top) * value  # noqa: E731
+    coordinates = " ".join(f"{left + i * step:.1f},{y(value):.1f}" for i, (_, value) in enumerate(known))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" class="chart" '
+        f'viewBox="0 0 {width} {height}">',
+    ]
+    for share in (0, 0.5, 1):
+        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y(share):.1f}" y2="{y(share):.1f}" class="grid"/>'
+                     f'<text x="{left - 4}" y="{y(share) + 4:.1f}" text-anchor="end">{share:.0%}</text>')
+    if known:
+        parts.append(f'<polyline points="{coordinates}" class="line"/>')
+        for i, (label, value) in enumerate(known):
+            if i in (0, len(known) - 1) or len(known) <= 6:
+                parts.append(f'<text x="{left + i * step:.1f}" y="{height - 6}" text-anchor="middle">{escape(label)}</text>')
+            parts.append(f'<circle cx="{left + i * step:.1f}" cy="{y(value):.1f}" r="3" class="dot"><title>{escape(label)}: {value:.0%}</title></circle>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def summary_context(
+    db: sqlite_utils.Database, *, team: str | None = None, period: str | None = None, as_of: str | None = None
+) -> dict:
+    """Everything the summary templates show, read from the reports."""
+    team = resolve_team(db, team)
+    periods = usage_periods(db)
+    if period and period not in periods:
+        raise StackTrackerError(f"no usage data for {period}: the months with data are {', '.join(periods) or '(none yet)'}")
+    period = period or (periods[-1] if periods else None)
+    previous = periods[periods.index(period) - 1] if period and periods.index(period) > 0 else None
+    as_of = as_of or dt.date.today().isoformat()
+
+    def report(name: str, **options) -> list[dict]:
+        return run_report(db, name, period=options.pop("period", period), team=team, **options)
+
+    stack = report("stack")[0]
+    previous_stack = report("stack", period=previous)[0] if previous else None
+    trend = [(month, report("stack", period=month)[0]["stack_utilization"]) for month in periods[-TREND_PERIODS:]]
+    adoption = report("adoption-by-team" if team else "adoption")
+    movers = sorted((row for row in adoption if row["stage"] in ("growing", "declining", "new", "dormant")),
+                    key=lambda row: -abs(row["change"] or 0))
+    busiest = sorted((row for row in adoption if row["utilization"] is not None), key=lambda row: -(row["seats"] or 0))
+    findings = {
+        "renewals": report("renewals", as_of=as_of),
+        "overlap": sorted(report("overlap"), key=lambda row: -(row["savings_ceiling"] or 0))[:TOP_FINDINGS],
+        "gaps": report("gaps"),
+        "concentration": report("concentration")[:TOP_FINDINGS],
+    }
+    team_row = db.execute("select name, lead, headcount from teams where slug = ?", [team]).fetchone() if team else None
+    return {
+        "team": team,
+        "team_name": team_row[0] if team_row else None,
+        "team_lead": team_row[1] if team_row else None,
+        "period": period,
+        "previous": previous,
+        "as_of": as_of,
+        "stack": stack,
+        "previous_stack": previous_stack,
+        "survey": SURVEY_UTILIZATION,
+        "adoption": adoption,
+        "movers": movers[:TOP_FINDINGS * 2],
+        "findings": findings,
+        "gap_kinds": [kind for kind in GAP_KINDS if any(row["kind"] == kind for row in findings["gaps"])],
+        "trend": trend,
+        "trend_chart": line_chart(trend),
+        "utilization_chart": bar_chart([
+            Bar(row["name"], row["utilization"], f"{row['utilization']:.0%} of {row['seats']}") for row in busiest[:12]
+        ]),
+    }
+
+
+def render(context: dict, fmt: str) -> str:
+    """The summary in ``fmt`` (markdown or html) from `summary_context`."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(resource("templates")),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters["money"] = lambda value: "" if value is None else f"{value:,.0f}"
+    environment.filters["percent"] = lambda value: "n/a" if value is None else f"{value:.0%}"
+    environment.filters["md"] = markdown_text
+    return environment.get_template(f"summary.{'md' if fmt == 'markdown' else 'html'}.j2").render(**context)
+
+
+def markdown_text(value: object) -> str:
+    """User text made inert in Markdown: no HTML, no table breaks, no links."""
+    text = "" if value is None else str(value)
+    for char, replacement in (("\\", "\\\\"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("[", "\\["), ("]", "\\]"), ("*", "\\*"), ("_", "\\_"), ("`", "\\`")):
+        text = text.replace(char, replacement)
+    return " ".join(text.split())
+
+
+def summary(db: sqlite_utils.Database, *, team: str | None = None, period: str | None = None,
+            as_of: str | None = None, fmt: str = "markdown") -> str:
+    """The adoption summary for the organisation, or for one team."""
+    return render(summary_context(db, team=team, period=period, as_of=as_of), fmt)

@@ -1,0 +1,105 @@
+"""stack-tracker summary: the two-minute read, with the same figures as the reports."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from conftest import rows, run, write
+
+AS_OF = "2026-11-30"
+
+
+def report_json(db, name, *args):
+    return json.loads(run("report", db, name, "--format", "json", *args).output)
+
+
+def test_markdown_summary_shows_headline_and_planted_findings(sample_db):
+    text = run("summary", sample_db, "--as-of", AS_OF).output
+    stack = report_json(sample_db, "stack")[0]
+    assert (stack["active_users"], stack["seats"], stack["annual_spend"]) == (612, 765, 937500.0)
+    assert f"**Stack utilisation {stack['stack_utilization']:.0%}**: 612 active users on 765 seats" in text
+    assert "58% (2020), 42% (2022) and 33% (2023)" in text
+    assert "**Annual spend USD 937,500** on 43 tools" in text
+    assert f"**Idle-seat cost USD {stack['idle_seat_cost']:,.0f} a year**" in text
+    assert "dreamdata (EUR), usercentrics (EUR)" in text
+    # The planted findings of data/sample/README.md, each with what to do.
+    assert "**Adobe Creative Cloud** renews 2026-12-15 (15 days, renews automatically): 22 of 60 seats active in 2026-11 (37%). **Right-size** to 25 seats." in text
+    assert "**HubSpot Marketing Hub** renews 2027-01-15 (46 days" in text and "**Renew**." in text
+    assert "**Bynder** renews 2027-01-31 (62 days" in text and "**Cancel**." in text
+    assert "Needs Account-based marketing but uses no tool that provides it" in text
+    assert "Call analytics" in text and "Canva" in text and "Drift" in text
+    assert "**Tableau**" in text  # one person holds it
+    assert "| WordPress VIP | declining | 8 | -60% |" in text
+    assert "| Contentful | growing | 30 | 50% |" in text
+
+
+def test_summary_agrees_with_the_reports(sample_db):
+    text = run("summary", sample_db, "--as-of", AS_OF).output
+    for row in report_json(sample_db, "renewals", "--as-of", AS_OF):
+        assert f"**{row['name']}** renews {row['renewal_date']} ({row['days_left']} days" in text
+    top_overlap = max(report_json(sample_db, "overlap"), key=lambda row: row["savings_ceiling"] or 0)
+    assert f"up to USD {top_overlap['savings_ceiling']:,.0f} a year could be saved" in text
+    for row in report_json(sample_db, "gaps"):
+        assert row["detail"].replace("_", "\\_") in text, row
+
+
+def test_team_summary(sample_db):
+    text = run("summary", sample_db, "--team", "Field Marketing", "--as-of", AS_OF).output
+    assert text.startswith("# Martech adoption summary: Field Marketing")
+    team_tools = report_json(sample_db, "adoption-by-team", "--team", "field-marketing")
+    table = [line for line in text.splitlines() if line.startswith("| ") and line.count("|") == 6][1:]
+    assert len(table) == len(team_tools) == 10
+    assert "| Marketo Engage | 12 | 10 | 83% | stable |" in table
+    assert "**field-marketing**: Needs Account-based marketing" in text
+
+
+def test_html_summary_is_self_contained(sample_db, tmp_path):
+    output = tmp_path / "summary.html"
+    result = run("summary", sample_db, "--format", "html", "--as-of", AS_OF, "-o", output)
+    assert f"Wrote {output}" in result.output
+    html = output.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<style>" in html
+    assert "<script" not in html
+    assert not re.search(r"""(src|href)=["']?https?:""", html)
+    assert html.count("<svg") == 2 and "<polyline" in html
+    assert "stack utilisation: 612 active users on 765 seats" in html
+    assert "Adobe Creative Cloud</strong> renews 2026-12-15" in html
+
+
+def test_user_text_is_escaped(org_db, tmp_path):
+    hostile = "<script>alert(1)</script>"
+    run("ingest", org_db, "tools", write(tmp_path / "t.csv", f'tool,annual cost,licenses\n"{hostile}",100,4\n'), "--silent")
+    run("ingest", org_db, "usage", write(tmp_path / "u.csv", f'team,tool,period,seats,mau\nMarketing,"{hostile}",2026-01,4,1\n'), "--silent")
+    html = run("summary", org_db, "--format", "html").output
+    assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    markdown = run("summary", org_db).output
+    assert hostile not in markdown and "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+
+
+def test_summary_without_usage_data(db_path):
+    assert "No usage data yet" in run("summary", db_path).output
+    assert "No usage data yet" in run("summary", db_path, "--format", "html").output
+
+
+def test_summary_errors_are_for_people(sample_db):
+    result = run("summary", sample_db, "--team", "Nobody", exit_code=1)
+    assert "unknown team 'Nobody': the teams are" in result.output and "Field Marketing" in result.output
+    result = run("summary", sample_db, "--period", "2019-01", exit_code=1)
+    assert "no usage data for 2019-01: the months with data are 2025-12" in result.output
+
+
+def test_summary_does_not_change_the_database(sample_db):
+    before = rows(sample_db, "select count(*) as n from ingests")
+    run("summary", sample_db)
+    assert rows(sample_db, "select count(*) as n from ingests") == before
+
+
+def test_summary_tools_table_is_the_adoption_report(sample_db):
+    text = run("summary", sample_db, "--as-of", AS_OF).output
+    adoption = report_json(sample_db, "adoption")
+    assert len(adoption) == 43
+    for row in adoption:
+        cells = [row["name"], "" if row["seats"] is None else row["seats"], "" if row["active_users"] is None else row["active_users"],
+                 "n/a" if row["utilization"] is None else f"{row['utilization']:.0%}", row["stage"] or ""]
+        assert "| " + " | ".join(map(str, cells)) + " |" in text, row
