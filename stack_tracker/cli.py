@@ -100,9 +100,10 @@ def init(db_path, taxonomy, silent):
 @click.option("--allow-new", is_flag=True, help="Create tools (status 'unreviewed') and teams that the files name but the database does not know.")
 @click.option("--date-format", help="How to read slashed dates that could be either way round: mdy, dmy, or a strptime pattern such as %d/%m/%Y.")
 @click.option("--currency", default="USD", show_default=True, help="Currency of amounts that name none.")
+@click.option("--sheet", help="The worksheet of an .xlsx file to read (default: the first).")
 @silent_option
 @friendly_errors
-def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency, silent):
+def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency, sheet, silent):
     """Load FILES of one KIND into the database.
 
     Each file loads whole or not at all; a rejected file lists every problem
@@ -116,7 +117,7 @@ def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency,
         stack-tracker ingest stack.db tools export.txt --format tsv --dry-run
     """
     db = open_database(db_path, must_exist=True)
-    options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency.upper())
+    options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency.upper(), sheet=sheet)
     show_progress = not silent and sys.stderr.isatty()
     for path in files:
         with click.progressbar(length=path.stat().st_size, label=path.name, file=sys.stderr,
@@ -276,3 +277,98 @@ def demo(db_path, port, no_serve, silent):
     if not no_serve:
         click.echo(f"Serving {db_path} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
         sys.exit(serve_site(db_path, port=port))
+
+
+# -- Real usage data: sign-in logs and vendor user exports -------------------
+# (Imported here, beside the commands that use them, so this section stays one block.)
+from .logins import import_logins as import_login_files  # noqa: E402
+from .sources import SOURCES as LOGIN_SOURCES  # noqa: E402
+from .users_export import import_users as import_user_export  # noqa: E402
+
+
+def _progress_bar(path: Path, silent: bool):
+    """A progress bar over ``path``'s bytes: on a terminal only, never with --silent."""
+    return click.progressbar(length=path.stat().st_size, label=path.name, file=sys.stderr,
+                             hidden=silent or not sys.stderr.isatty())
+
+
+@cli.command(name="import-logins")
+@database_argument()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--source", required=True, type=click.Choice(LOGIN_SOURCES),
+              help="Who wrote the files: Okta System Log, Entra ID sign-ins, Google Workspace reports, or any CSV "
+                   "with a user, an application and a time.")
+@click.option("--directory", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Who is in which team: a table of people (email or login) and their team. "
+                   "People not in it are counted in team 'unassigned'.")
+@click.option("--since", metavar="DATE", help="Count only sign-ins on or after this day (UTC).")
+@click.option("--until", metavar="DATE", help="Count only sign-ins on or before this day (UTC).")
+@click.option("--allow-new/--no-allow-new", default=True, show_default=True,
+              help="Record applications that match no tool, here or in the catalog of known tools, as 'unreviewed' "
+                   "tools (shadow IT), and create the directory's unknown teams; with --no-allow-new they are errors.")
+@click.option("--date-format", help="How to read slashed dates that could be either way round: mdy, dmy, or a strptime pattern.")
+@silent_option
+@friendly_errors
+def import_logins(db_path, files, source, directory, since, until, allow_new, date_format, silent):
+    """Count who uses which tool from identity-provider sign-in logs.
+
+    Successful sign-ins are rolled up per tool, person and month (active days,
+    sign-ins, last seen, in UTC) into user_activity, and the month's active users
+    per team into usage with source 'sso', which reports prefer to reported
+    figures. People are stored only as a keyed hash (user_key): the key comes
+    from STACK_TRACKER_SECRET or from the key file beside the database, made on
+    first use. Each file is one transaction; importing a file again changes
+    nothing, and files covering different days of a month add up.
+
+    \b
+        stack-tracker import-logins stack.db okta-2024-03.jsonl --source okta --directory people.csv
+        stack-tracker import-logins stack.db signins-page-*.json --source entra --since 2024-03-01
+        stack-tracker import-logins stack.db saml.json token.json --source google
+        stack-tracker import-logins stack.db proxy.csv --source csv --no-allow-new
+    """
+    db = open_database(db_path, must_exist=True)
+    for path in files:
+        with _progress_bar(path, silent) as bar:
+            [result] = import_login_files(
+                db, [path], source, directory=directory, since=since, until=until, allow_new=allow_new,
+                date_format=date_format, progress=lambda done, total: bar.update(done - bar.pos),
+            )
+        echo_result(result, silent)
+
+
+@cli.command(name="import-users")
+@database_argument()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--tool", required=True, help="The tool the export is of: its name, an alias, or a name the catalog knows.")
+@click.option("--as-of", required=True, metavar="DATE", help="The day the export was taken; its month is the period written.")
+@click.option("--active-days", default=30, show_default=True, type=click.IntRange(min=1),
+              help="A seat holder who last signed in within this many days up to --as-of is active.")
+@click.option("--directory", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Who is in which team, as for import-logins; people not in it are counted in team 'unassigned'.")
+@click.option("--allow-new", is_flag=True, help="Record a --tool the database does not know as an 'unreviewed' tool.")
+@click.option("--date-format", help="How to read slashed dates that could be either way round: mdy, dmy, or a strptime pattern.")
+@click.option("--sheet", help="The worksheet of an .xlsx file to read (default: the first).")
+@silent_option
+@friendly_errors
+def import_users(db_path, file, tool, as_of, active_days, directory, allow_new, date_format, sheet, silent):
+    """Count seats and active users from a vendor's export of its users.
+
+    Reads the user lists admin consoles export (Salesforce, HubSpot, Adobe
+    Admin Console …): seats are the users holding a licence (or a role),
+    active users those of them whose last login falls within --active-days of
+    --as-of. Written per team to usage with source 'vendor' for the month of
+    --as-of, replacing that month's vendor figures for the tool. Only the
+    counts are stored, never the people.
+
+    \b
+        stack-tracker import-users stack.db salesforce-users.csv --tool Salesforce --as-of 2024-03-31
+        stack-tracker import-users stack.db hubspot-users.xlsx --tool "HubSpot Marketing Hub" \\
+            --as-of 2024-03-31 --active-days 60 --directory people.csv
+    """
+    db = open_database(db_path, must_exist=True)
+    with _progress_bar(file, silent) as bar:
+        result = import_user_export(
+            db, file, tool=tool, as_of=as_of, active_days=active_days, directory=directory, allow_new=allow_new,
+            date_format=date_format, sheet=sheet, progress=lambda done, total: bar.update(done - bar.pos),
+        )
+    echo_result(result, silent)

@@ -129,6 +129,35 @@ class Resolver:
         self.tools.setdefault(n.lookup_key(alias), tool)
 
 
+def record_alias(db: sqlite_utils.Database, resolver: Resolver, spelling: str, tool: str, ingest_id: int) -> bool:
+    """Record a spelling of a tool seen in an input, so later files and reports can trace it.
+
+    Returns whether the spelling was new.
+    """
+    if spelling in resolver.aliases:
+        return False
+    db.execute("insert or ignore into tool_aliases (alias, tool, ingest_id) values (?, ?, ?)", [spelling, tool, ingest_id])
+    resolver.add_alias(spelling, tool)
+    return True
+
+
+def create_unreviewed_tool(
+    db: sqlite_utils.Database, resolver: Resolver, name: str, ingest_id: int, *, vendor: str | None = None
+) -> str:
+    """Add a tool that an input uses but the inventory lacks, with status ``unreviewed`` (shadow IT)."""
+    slug = n.slugify(name)
+    if not slug:
+        raise n.BadValue("a name needs at least one letter or digit")
+    if slug in resolver.tool_names:
+        return slug
+    db.execute(
+        "insert into tools (slug, name, vendor, status, ingest_id) values (?, ?, ?, 'unreviewed', ?)",
+        [slug, name, vendor, ingest_id],
+    )
+    resolver.add_tool(slug, name)
+    return slug
+
+
 @dataclass(frozen=True)
 class Options:
     """How to read values: the knobs a user sets on the command line."""
@@ -136,6 +165,7 @@ class Options:
     allow_new: bool = False
     date_format: str | None = None
     default_currency: str = "USD"
+    sheet: str | None = None  # the worksheet of an .xlsx file to read (default: the first)
 
 
 class _FileLoader:
@@ -153,6 +183,7 @@ class _FileLoader:
         self.batch: list[tuple] = []
         self.main_changes = 0
         self.rejected_rows = 0
+        self.named: dict[str, object] = {}  # slug -> its url, for the rows of a kind that names things
 
     # -- problems ---------------------------------------------------------
     def problem(self, line: int | None, column: str, value: object, expected: str) -> None:
@@ -233,24 +264,14 @@ class _FileLoader:
                     "unknown tool: add it to the tools file, map this spelling in an aliases file, "
                     "or pass --allow-new to record it as an unreviewed tool"
                 )
-            slug = self._new_slug(name)
-            self.db.execute(
-                "insert into tools (slug, name, status, ingest_id) values (?, ?, 'unreviewed', ?)",
-                [slug, name, self.ingest_id],
-            )
-            self.resolver.add_tool(slug, name)
+            slug = create_unreviewed_tool(self.db, self.resolver, name, self.ingest_id)
             self.created["tools"] += 1
         self.remember_alias(name, slug)
         return slug
 
     def remember_alias(self, spelling: str, tool: str) -> None:
         """Record every spelling seen, so that later files and reports can trace it."""
-        if spelling not in self.resolver.aliases:
-            self.db.execute(
-                "insert or ignore into tool_aliases (alias, tool, ingest_id) values (?, ?, ?)",
-                [spelling, tool, self.ingest_id],
-            )
-            self.resolver.add_alias(spelling, tool)
+        if record_alias(self.db, self.resolver, spelling, tool, self.ingest_id):
             self.created["aliases"] += 1
 
     def capability_ref(self, name: str) -> str:
@@ -327,6 +348,7 @@ class _FileLoader:
                 self.problem(line, self.kind.names_column, name, "a name needs at least one letter or digit")
                 return None
             values["slug"] = slug
+            self.named[slug] = values.get("url")
             # A name seen through an alias keeps the tool's own display name.
             values["name"] = self.resolver.tool_names.get(slug, name) if kind == "tools" else name
             if kind == "teams":
@@ -346,6 +368,8 @@ class _FileLoader:
                     self.problem(line, "currency", stated, f"annual_cost is in {named_currency}; the two must agree")
                     return None
                 values["currency"] = stated or named_currency or self.options.default_currency
+        if kind == "tools" and values.get("vendor") is None:
+            values["vendor"] = _catalog_vendor(values["name"], values.get("url"))
         if kind == "tools":
             # Both the file's spelling and the tool's display name find it again later.
             self.remember_alias(name, slug)
@@ -357,6 +381,15 @@ class _FileLoader:
         for line, column, name, slug in self.pending_team_refs:
             if self.resolver.team(slug) is None:
                 self.problem(line, column, name, "unknown team: it is neither in this file nor in the database")
+
+
+def _catalog_vendor(name: str, url: object) -> str | None:
+    """The vendor the known-tool catalog gives for a tool, when the input names none."""
+    from .catalog import default_catalog  # the catalog resolves names with this module's Resolver
+
+    catalog = default_catalog()
+    product = catalog.find(name) or (catalog.find(url) if isinstance(url, str) else None)
+    return product.vendor if product else None
 
 
 def _cached(parse: Callable[[str], object]) -> Callable[[str], object]:
@@ -446,7 +479,7 @@ def ingest(
         result = IngestResult(kind=kind.name, file=file, ingest_id=None if dry_run else ingest_id, dry_run=dry_run)
         rows_before = conn.execute(f"select count(*) from {kind.table}").fetchone()[0]
         try:
-            source = open_source(path, fmt)
+            source = open_source(path, fmt, sheet=options.sheet)
             with source:
                 _load_records(loader, source, result, progress)
                 sha256 = source.sha256()
@@ -458,6 +491,10 @@ def ingest(
             raise IngestError(file, loader.problems, loader.more_problems, rejected_rows=loader.rejected_rows)
         result.inserted = conn.execute(f"select count(*) from {kind.table}").fetchone()[0] - rows_before
         result.updated = loader.main_changes - result.inserted
+        if kind.name == "tools":
+            from .catalog import fill_tools
+
+            loader.created["capabilities from the catalog"] = fill_tools(db, loader.named, ingest_id)
         result.created = {what: count for what, count in loader.created.items() if count}
         if dry_run:
             conn.rollback()
@@ -484,7 +521,7 @@ def _load_records(loader: _FileLoader, source: Source, result: IngestResult, pro
     """Convert every record; write in batches while the file is still clean."""
     records = source.records
     first = next(records, None)
-    if source.format in ("csv", "tsv"):
+    if source.format in ("csv", "tsv", "xlsx"):
         header_to_column = loader.map_headers(source.headers)
         keys = {column: header for header, column in header_to_column.items()}
     else:

@@ -152,6 +152,21 @@ TABLES: dict[str, TableSpec] = {
         defaults={"source": "sso"},
         indexes=(("period", "tool"), ("user_key",), ("team",)),
     ),
+    # Sign-ins per person, tool and UTC day: what `user_activity` is summed from, so
+    # that files covering parts of one month (API pages, weekly exports) add up
+    # without counting a day twice. Written by `stack-tracker import-logins`.
+    "user_activity_days": TableSpec(
+        columns={"tool": str, "user_key": str, "day": str, "events": int, "last_seen": str, "ingest_id": int},
+        pk=("tool", "user_key", "day"),
+        foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
+        not_null=frozenset({"events"}),
+    ),
+    # Small facts about the database itself, such as the fingerprint of the key
+    # that pseudonymises people (never the key).
+    "settings": TableSpec(
+        columns={"key": str, "value": str},
+        pk="key",
+    ),
     "integrations": TableSpec(
         columns={
             "source_tool": str,

@@ -1,0 +1,149 @@
+"""Who is in which team: a directory file that maps people to teams.
+
+A directory is any table (CSV, TSV, JSON, JSON Lines, .xlsx) with a team column
+and one or more columns that identify a person: an email, a login, a user
+principal name. Every identifier in a row maps to the row's team, and to the
+same person: someone who signs in with a login to one system and an email to
+another is one ``user_key``, made from the row's first identifier. Headers are
+matched as ``ingest`` matches them.
+
+The directory is read into memory as normalised identifier -> team slug; it
+holds people, not events, so its size is the organisation's, not the logs'.
+Nothing from it is written to the database but the teams it creates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from . import kinds as k
+from . import normalise as n
+from .ingest import IngestError, MAX_PROBLEMS, Resolver
+from .privacy import normalise_identifier
+from .readers import ReadError, open_source
+
+UNASSIGNED = "unassigned"
+PERSON_HEADERS = (
+    "person", "email", "e-mail", "email address", "mail", "work email", "user email", "login", "username",
+    "user name", "user principal name", "upn", "user", "sign in name", "account",
+)
+TEAM_HEADERS = ("team",) + k.TEAM_ALIASES
+
+
+@dataclass
+class Directory:
+    """People's teams, by normalised identifier."""
+
+    file: str | None = None
+    teams: dict[str, str] = field(default_factory=dict)
+    # identifier -> the identifier the person is keyed by: the first of their row's
+    # (so a login and an email of one person make one user_key)
+    canonical: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    created_teams: int = 0
+
+    def person(self, identifier: str) -> tuple[str, str]:
+        """(the identifier to key the person by, the slug of their team), for a normalised identifier.
+
+        Someone the directory does not list keeps their own identifier, in team ``unassigned``.
+        """
+        return self.canonical.get(identifier, identifier), self.teams.get(identifier, UNASSIGNED)
+
+
+def ensure_unassigned_team(db: sqlite_utils.Database, ingest_id: int) -> None:
+    """The team people not in the directory are counted in; created when first needed."""
+    db.execute(
+        "insert or ignore into teams (slug, name, ingest_id) values (?, 'Unassigned', ?)", [UNASSIGNED, ingest_id]
+    )
+
+
+def load_directory(
+    db: sqlite_utils.Database, path: Path | None, *, ingest_id: int, allow_new: bool, sheet: str | None = None
+) -> Directory:
+    """Read a directory file, creating its unknown teams with ``allow_new``; inside the caller's transaction.
+
+    A person listed in two teams stays in the first, with a warning naming
+    both lines (never the person). Raises `IngestError` listing every problem.
+    """
+    if path is None:
+        return Directory()
+    path = Path(path)
+    directory = Directory(file=path.name)
+    resolver = Resolver(db)
+    problems: list[str] = []
+    first_line: dict[str, int] = {}
+    team_names: dict[str, str] = {}
+    more = 0
+
+    def problem(line: int, column: str, value: str | None, expected: str) -> None:
+        nonlocal more
+        if len(problems) >= MAX_PROBLEMS:
+            more += 1
+            return
+        shown = f'"{value}"' if value else "(empty)"
+        problems.append(f"{path.name}:{line}: {column}: {shown}: {expected}")
+
+    try:
+        with open_source(path, sheet=sheet) as source:
+            person_columns: list[str] | None = None
+            team_column: str | None = None
+            for line, record in source.records:
+                if person_columns is None:
+                    person_columns, team_column = _columns(source.headers or list(record))
+                    if team_column is None:
+                        problem(1, "team", None, f"required column not found (accepted headers: {', '.join(TEAM_HEADERS)})")
+                    if not person_columns:
+                        problem(1, "person", None, f"required column not found (accepted headers: {', '.join(PERSON_HEADERS)})")
+                    if problems:
+                        break
+                identifiers = [normalise_identifier(str(record.get(column) or "")) for column in person_columns]
+                identifiers = [identifier for identifier in identifiers if identifier]
+                team_name = " ".join(str(record.get(team_column) or "").split())
+                if not identifiers:
+                    problem(line, "person", None, "an email or login is required")
+                    continue
+                if not team_name:
+                    problem(line, "team", None, "a value is required")
+                    continue
+                team = resolver.team(team_name)
+                if team is None:
+                    if not allow_new:
+                        problem(line, "team", team_name, "unknown team: add it to the teams file first, or pass --allow-new to create it")
+                        continue
+                    team = n.slugify(team_name)
+                    if not team:
+                        problem(line, "team", team_name, "a name needs at least one letter or digit")
+                        continue
+                    db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [team, team_name, ingest_id])
+                    resolver.add_team(team, team_name)
+                    directory.created_teams += 1
+                canonical = next((directory.canonical[i] for i in identifiers if i in directory.canonical), identifiers[0])
+                team_names.setdefault(team, team_name)
+                for identifier in identifiers:
+                    known = directory.teams.get(identifier)
+                    if known is None:
+                        directory.teams[identifier] = team
+                        directory.canonical[identifier] = canonical
+                        first_line[identifier] = line
+                    elif known != team:
+                        directory.warnings.append(
+                            f"{path.name}:{line}: this person is already in team {team_names[known]} "
+                            f"(line {first_line[identifier]}); counted in {team_names[known]} only"
+                        )
+    except ReadError as error:
+        problems.append(str(error))
+    if problems:
+        raise IngestError(path.name, problems, more)
+    return directory
+
+
+def _columns(headers: list[str]) -> tuple[list[str], str | None]:
+    person_keys = {k.header_key(header) for header in PERSON_HEADERS}
+    team_keys = [k.header_key(header) for header in TEAM_HEADERS]
+    persons = [header for header in headers if k.header_key(header) in person_keys]
+    by_key = {k.header_key(header): header for header in reversed(headers)}
+    team = next((by_key[key] for key in team_keys if key in by_key), None)
+    return persons, team

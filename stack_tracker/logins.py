@@ -1,0 +1,374 @@
+"""Import sign-in logs: per-person activity, and measured usage derived from it.
+
+``import_logins`` streams each file's sign-ins (see `stack_tracker.sources`),
+pseudonymises each person (`stack_tracker.privacy`), maps the application to a
+tool (`stack_tracker.catalog`) and the person to a team (`stack_tracker.directory`),
+and rolls the events up:
+
+    user_activity_days   tool × person × UTC day:   events, last_seen
+    user_activity        tool × person × month:     active_days, events, last_seen, team   (source 'sso')
+    usage                team × tool × month:       active_users, sessions                 (source 'sso')
+
+Memory does not grow with the file: events are counted in a dictionary of at
+most `FLUSH_EVERY` (tool, person, day) keys, flushed into a temporary table
+that adds them up; the file's totals then go to the database in a few
+INSERT … SELECT statements.
+
+The rule when files overlap. A file's count for a (tool, person, day) replaces
+what the database had only if it is larger; it is never added. So:
+
+- importing the same file again changes nothing;
+- files that cover different days of a month (API pages, weekly exports) add
+  up to the month, each day counted once;
+- two exports that both cover a day do not double it: the day keeps the larger
+  count (the later export of a log sees at least what the earlier one saw).
+  Only a day split between two files (a page boundary at noon) is undercounted,
+  in events, never in active days.
+
+A month's figures in ``user_activity`` and ``usage`` are then recomputed from the
+days, for the tools, people and months the file covers. Each file is one
+transaction, logged in ``ingests`` (kind ``logins``), and the derived report
+tables are rebuilt inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import sqlite_utils
+
+from . import normalise as n
+from . import reports
+from .catalog import ApplicationResolver
+from .directory import UNASSIGNED, Directory, ensure_unassigned_team, load_directory
+from .errors import StackTrackerError
+from .ingest import IngestError, now
+from .privacy import PseudonymKey, check_key, load_key, normalise_identifier
+from .readers import ReadError
+from .sources import SOURCES, LogFile, reader
+
+FLUSH_EVERY = 100_000
+PROGRESS_EVERY = 50_000
+KIND = "logins"
+
+
+@dataclass
+class LoginsResult:
+    """What one file's import read, counted and changed."""
+
+    file: str
+    source: str
+    ingest_id: int | None = None
+    sign_ins: int = 0
+    outside_window: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    people: int = 0
+    unassigned_people: int = 0
+    tools: int = 0
+    first_period: str | None = None
+    last_period: str | None = None
+    inserted: int = 0
+    updated: int = 0
+    created: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_written(self) -> int:
+        return self.inserted + self.updated
+
+    def summary(self) -> str:
+        """A few lines for people: what was counted, left out and changed."""
+        months = f"{self.first_period} to {self.last_period}" if self.first_period != self.last_period else self.first_period
+        lines = [
+            f"{self.file}: {self.sign_ins:,} successful sign-ins by {self.people:,} "
+            f"{'person' if self.people == 1 else 'people'} to {self.tools:,} tool{'s' if self.tools != 1 else ''}"
+            + (f", {months}" if self.first_period else "")
+            + f"; wrote {self.rows_written:,} person-months ({self.inserted:,} new, {self.updated:,} updated)"
+        ]
+        left_out = [f"{count:,} {reason}" for reason, count in sorted(self.skipped.items()) if count]
+        if self.outside_window:
+            left_out.append(f"{self.outside_window:,} sign-ins outside --since/--until")
+        if left_out:
+            lines.append("  not counted: " + ", ".join(left_out))
+        if self.unassigned_people:
+            lines.append(
+                f"  {self.unassigned_people:,} {'person' if self.unassigned_people == 1 else 'people'} not in the "
+                f"directory counted in team {UNASSIGNED}"
+            )
+        made = [f"{count} {what}" for what, count in self.created.items() if count]
+        if made:
+            lines.append("  created " + ", ".join(made))
+        return "\n".join(lines)
+
+
+def import_logins(
+    db: sqlite_utils.Database,
+    paths: list[Path | str],
+    source: str,
+    *,
+    directory: Path | str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    allow_new: bool = True,
+    date_format: str | None = None,
+    key: PseudonymKey | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_result: Callable[[LoginsResult], None] | None = None,
+) -> list[LoginsResult]:
+    """Import sign-in logs from ``source`` (okta, entra, google or csv), one transaction per file.
+
+    ``directory`` maps people to teams; ``since`` and ``until`` (dates, inclusive,
+    UTC) keep only the sign-ins between them; ``allow_new`` records applications
+    no tool matches as ``unreviewed`` tools (otherwise they are an error).
+    ``key`` defaults to `privacy.load_key`. Raises `IngestError` for a rejected
+    file; the files before it stay imported (``on_result`` has been told of them).
+    """
+    if source not in SOURCES:
+        raise StackTrackerError(f"unknown source {source!r}: expected one of {', '.join(SOURCES)}")
+    window = (_date(since, "--since", date_format), _date(until, "--until", date_format))
+    if window[0] and window[1] and window[0] > window[1]:
+        raise StackTrackerError(f"--since {window[0]} is after --until {window[1]}")
+    key = key or load_key(db)
+    results = []
+    for path in paths:
+        result = _import_file(db, Path(path), source, key, Path(directory) if directory else None, window, allow_new, date_format, progress)
+        result.warnings[:0] = key.warnings
+        key.warnings = []
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+def _date(value: str | None, option: str, date_format: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return n.parse_date(value, date_format)
+    except n.BadValue as error:
+        raise StackTrackerError(f"{option} {value!r}: {error}") from None
+
+
+def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path: Path | None,
+                 window: tuple[str | None, str | None], allow_new: bool, date_format: str | None, progress) -> LoginsResult:
+    conn = db.conn
+    started = now()
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("begin immediate")
+    result = LoginsResult(file=path.name, source=source)
+    log = LogFile(path, date_format=date_format)
+    try:
+        ingest_id = conn.execute(
+            "insert into ingests (kind, file, started_at, status) values (?, ?, ?, 'running')", [KIND, path.name, started]
+        ).lastrowid
+        result.ingest_id = ingest_id
+        check_key(db, key)
+        directory = load_directory(db, directory_path, ingest_id=ingest_id, allow_new=allow_new)
+        result.warnings += directory.warnings
+        applications = ApplicationResolver(db, ingest_id, allow_new=allow_new)
+        rollup = _Rollup(db)
+        try:
+            _read(log, source, key, directory, applications, rollup, window, result, progress)
+            sha256 = log.sha256()
+        except ReadError as error:
+            log.problems.append(str(error))
+        finally:
+            log.close()
+        result.skipped = dict(log.skipped)
+        if log.problems:
+            raise IngestError(path.name, log.problems, log.more_problems)
+        rollup.flush()
+        _write(db, rollup, ingest_id, result)
+        result.created = {
+            "unreviewed tools": applications.created_tools,
+            "aliases": applications.created_aliases,
+            "teams": directory.created_teams,
+        }
+        reports.refresh_derived(db)
+        conn.execute(
+            "update ingests set sha256 = ?, rows_read = ?, rows_written = ?, rows_rejected = 0, "
+            "finished_at = ?, status = 'ok', message = ? where id = ?",
+            [sha256, result.sign_ins, result.rows_written, now(), result.summary(), ingest_id],
+        )
+        conn.commit()
+        return result
+    except BaseException as error:
+        conn.rollback()
+        if isinstance(error, StackTrackerError):
+            _log_failure(db, path.name, started, error, result)
+        raise
+    finally:
+        db.execute("drop table if exists temp.login_days")
+
+
+def _read(log: LogFile, source: str, key: PseudonymKey, directory: Directory, applications: ApplicationResolver,
+          rollup: "_Rollup", window, result: LoginsResult, progress) -> None:
+    """Stream the file's sign-ins into the roll-up."""
+    since, until = window
+    people: dict[str, tuple[str, str]] = {}  # identifier as written -> (user_key, team)
+    unknown_applications: set[str] = set()
+    count = 0
+    add = rollup.add
+    for line, user, application, time in reader(source)(log):
+        count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(log.bytes_read, log.size)
+        day = time[:10]
+        if (since and day < since) or (until and day > until):
+            result.outside_window += 1
+            continue
+        person = people.get(user)
+        if person is None:
+            identifier, team = directory.person(normalise_identifier(user))
+            person = people[user] = (key.user_key(identifier), team)
+            if len(people) > FLUSH_EVERY:
+                people.clear()
+        tool = applications.tool(application)
+        if tool is None:
+            if application not in unknown_applications:
+                unknown_applications.add(application)
+                log.problem(line, "application", application,
+                            "unknown tool: add it to the inventory or an aliases file, or import without --no-allow-new "
+                            "to record it as an unreviewed tool")
+            continue
+        result.sign_ins += 1
+        add(tool, person[0], day, person[1], time)
+    if progress:
+        progress(log.size, log.size)
+
+
+class _Rollup:
+    """Counts sign-ins per (tool, person, day) in bounded memory, adding up in a temporary table."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        self.counts: dict[tuple[str, str, str], list] = {}
+        db.execute("drop table if exists temp.login_days")
+        # Keyed by day first: logs come in time order, so each flush lands at the end of the table.
+        db.execute(
+            "create temp table login_days (day text, tool text, user_key text, team text, events integer, "
+            "last_seen text, primary key (day, tool, user_key)) without rowid"
+        )
+
+    def add(self, tool: str, user_key: str, day: str, team: str, time: str) -> None:
+        entry = self.counts.get((day, tool, user_key))
+        if entry is None:
+            self.counts[(day, tool, user_key)] = [team, 1, time]
+            if len(self.counts) >= FLUSH_EVERY:
+                self.flush()
+        else:
+            entry[1] += 1
+            if time > entry[2]:
+                entry[2] = time
+
+    def flush(self) -> None:
+        if not self.counts:
+            return
+        self.db.conn.executemany(
+            "insert into temp.login_days values (?, ?, ?, ?, ?, ?) on conflict (day, tool, user_key) do update set "
+            "events = events + excluded.events, last_seen = max(last_seen, excluded.last_seen)",
+            sorted(key + tuple(entry) for key, entry in self.counts.items()),
+        )
+        self.counts.clear()
+
+
+def _write(db: sqlite_utils.Database, rollup: _Rollup, ingest_id: int, result: LoginsResult) -> None:
+    """Merge the file's days into the database; recompute the months and the usage they touch."""
+    execute = db.conn.execute
+    facts = execute(
+        "select count(distinct user_key), count(distinct tool), min(substr(day, 1, 7)), max(substr(day, 1, 7)), "
+        "count(distinct case when team = ? then user_key end) from temp.login_days",
+        [UNASSIGNED],
+    ).fetchone()
+    result.people, result.tools, result.first_period, result.last_period, result.unassigned_people = facts
+    if result.people == 0:
+        return
+    if result.unassigned_people:
+        ensure_unassigned_team(db, ingest_id)
+    execute(
+        "insert into user_activity_days (tool, user_key, day, events, last_seen, ingest_id) "
+        "select tool, user_key, day, events, last_seen, ? from temp.login_days where true order by tool, user_key, day "
+        "on conflict (tool, user_key, day) do update set "
+        "events = max(events, excluded.events), last_seen = max(last_seen, excluded.last_seen), ingest_id = excluded.ingest_id "
+        "where excluded.events > events or excluded.last_seen > last_seen",
+        [ingest_id],
+    )
+    execute("drop table if exists temp.login_months")
+    execute(
+        "create temp table login_months as select tool, user_key, substr(day, 1, 7) as period, max(team) as team "
+        "from temp.login_days group by tool, user_key, period"
+    )
+    before_rows, before_changes = execute("select count(*) from user_activity").fetchone()[0], db.conn.total_changes
+    execute(
+        """
+        insert into user_activity (tool, user_key, period, team, active_days, events, last_seen, source, ingest_id)
+        select months.tool, months.user_key, months.period, months.team,
+               count(*), sum(days.events), max(days.last_seen), 'sso', ?
+        from temp.login_months as months
+        join user_activity_days as days
+          on days.tool = months.tool and days.user_key = months.user_key
+         and days.day >= months.period || '-01' and days.day <= months.period || '-31'
+        group by months.tool, months.user_key, months.period
+        on conflict (tool, user_key, period) do update set
+          team = excluded.team, active_days = excluded.active_days, events = excluded.events,
+          last_seen = excluded.last_seen, source = excluded.source, ingest_id = excluded.ingest_id
+        where team is not excluded.team or active_days is not excluded.active_days or events is not excluded.events
+           or last_seen is not excluded.last_seen or source is not excluded.source
+        """,
+        [ingest_id],
+    )
+    result.inserted = execute("select count(*) from user_activity").fetchone()[0] - before_rows
+    result.updated = db.conn.total_changes - before_changes - result.inserted
+    derive_usage(db, ingest_id, "temp.login_months")
+    execute("drop table temp.login_months")
+
+
+def derive_usage(db: sqlite_utils.Database, ingest_id: int, scope: str) -> None:
+    """Recompute ``usage`` rows with source ``sso`` from ``user_activity`` for the (tool, period) pairs in ``scope``.
+
+    Active users are the people with at least one active day in the month;
+    sessions, their sign-ins. A team nobody in it signed in with any more
+    loses its row. Rows whose figures did not change are left alone.
+    """
+    execute = db.conn.execute
+    execute("drop table if exists temp.usage_scope")
+    execute("create temp table usage_scope (tool text, period text, primary key (tool, period)) without rowid")
+    execute(f"insert into temp.usage_scope select distinct tool, period from {scope}")
+    measured = (
+        "select team, tool, period, count(*) as active_users, sum(events) as sessions from user_activity "
+        "where source = 'sso' and active_days > 0 and team is not null "
+        "and (tool, period) in (select tool, period from temp.usage_scope) group by team, tool, period"
+    )
+    execute(
+        f"""
+        insert into usage (team, tool, period, source, active_users, sessions, ingest_id)
+        select team, tool, period, 'sso', active_users, sessions, ? from ({measured}) where true
+        on conflict (team, tool, period, source) do update set
+          active_users = excluded.active_users, sessions = excluded.sessions, ingest_id = excluded.ingest_id
+        where active_users is not excluded.active_users or sessions is not excluded.sessions
+        """,
+        [ingest_id],
+    )
+    execute(
+        f"""
+        delete from usage
+        where source = 'sso'
+          and (tool, period) in (select tool, period from temp.usage_scope)
+          and (team, tool, period) not in (select team, tool, period from ({measured}))
+        """
+    )
+    execute("drop table temp.usage_scope")
+
+
+def _log_failure(db, file: str, started: str, error: StackTrackerError, result: LoginsResult) -> None:
+    """Every failed run leaves a row in ``ingests`` saying why."""
+    with db.conn:
+        db.execute(
+            "insert into ingests (kind, file, rows_read, rows_written, rows_rejected, started_at, finished_at, status, message) "
+            "values (?, ?, ?, 0, ?, ?, ?, 'failed', ?)",
+            [KIND, file, result.sign_ins, None, started, now(), str(error)],
+        )
+

@@ -1,0 +1,312 @@
+"""Sign-in logs, as identity providers export them, read as one stream of sign-ins.
+
+One module per source (`okta`, `entra`, `google`, `csv_logins`), each with a
+``sign_ins(log)`` function that streams a file and yields a `SignIn` for every
+successful sign-in of a person to an application, already in UTC. What a source
+leaves out (failed sign-ins, other event types, service accounts …) is counted
+in ``log.skipped`` by reason, so the import can say what it did not count. The
+format of a file is told from its content (and extension): a JSON array, JSON
+Lines, a JSON object wrapping the array (an API page), CSV, or a spreadsheet.
+
+Nothing here holds more than one event in memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .. import normalise as n
+from ..ingest import MAX_PROBLEMS
+from ..readers import CHUNK, ReadError, Source, open_source, open_text, sniff_encoding
+
+#: (line, user, application, time): the line of the file the event starts on, the
+#: person's login or email as written, the application's name as written, and
+#: the time in UTC as ``YYYY-MM-DDTHH:MM:SSZ``.
+SignIn = tuple[int, str, str, str]
+
+SOURCES = ("okta", "entra", "google", "csv")
+
+
+class LogFile:
+    """One sign-in log being read: where it is, what was skipped and why, what is wrong with it."""
+
+    def __init__(self, path: Path, *, date_format: str | None = None):
+        self.path, self.name = Path(path), Path(path).name
+        self.problems: list[str] = []
+        self.more_problems = 0
+        self.skipped: Counter[str] = Counter()
+        self.source: Source | None = None
+        self.timestamps = Timestamps(date_format)
+
+    def problem(self, line: int | None, field: str, value: object, expected: str) -> None:
+        """Note a problem with one value; the file is rejected once it has been read through."""
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.more_problems += 1
+            return
+        shown = "(empty)" if value in (None, "") else json.dumps(value, ensure_ascii=False, default=str)
+        where = f"{self.name}:{line}" if line else self.name
+        self.problems.append(f"{where}: {field}: {shown}: {expected}")
+
+    def utc(self, line: int, field: str, value: object) -> str | None:
+        """``value`` as a UTC time, or None after noting the problem."""
+        try:
+            return self.timestamps.utc(value)
+        except n.BadValue as error:
+            self.problem(line, field, value, str(error))
+            return None
+
+    @property
+    def bytes_read(self) -> int:
+        return self.source.bytes_read if self.source else 0
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def sha256(self) -> str:
+        return self.source.sha256() if self.source else ""
+
+    def close(self) -> None:
+        if self.source:
+            self.source.raw.close()
+
+
+# ---------------------------------------------------------------------------
+# Formats
+
+def sniff_format(path: Path) -> str:
+    """How a log file is laid out, from its content: ``array``, ``lines``, ``object``, ``csv``, ``tsv`` or ``xlsx``.
+
+    ``object`` is a single JSON object that wraps the events, as an API page
+    does (``{"value": [...]}``); ``lines`` is JSON Lines, whose lines may also
+    be such pages.
+    """
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return "xlsx"
+    try:
+        with open(path, "rb") as file:
+            head = file.read(CHUNK)
+    except OSError as error:
+        raise ReadError(path.name, None, f"cannot open: {error.strerror}") from None
+    text = codecs.getincrementaldecoder(sniff_encoding(head))(errors="replace").decode(head)
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if not stripped:
+        raise ReadError(path.name, None, "the file is empty")
+    if stripped[0] == "[":
+        return "array"
+    if stripped[0] == "{":
+        first_line, newline, _ = stripped.partition("\n")
+        if newline:
+            try:
+                json.loads(first_line)
+                return "lines"
+            except json.JSONDecodeError:
+                pass
+        return "object"
+    return "tsv" if path.suffix.lower() in (".tsv", ".tab") else "csv"
+
+
+def json_objects(log: LogFile, layout: str, member: str) -> Iterator[tuple[int, dict]]:
+    """The objects of a JSON log, whatever its layout; pages (objects with a ``member`` array) are opened up."""
+    if layout == "lines":
+        yield from _page_items(json_lines(log), member)
+        return
+    log.source = open_source(log.path, "json", member=member)
+    yield from _page_items(log.source.records, member)
+
+
+def _page_items(records: Iterator[tuple[int, dict]], member: str) -> Iterator[tuple[int, dict]]:
+    for line, record in records:
+        items = record.get(member)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict):
+                    yield line, item
+        else:
+            yield line, record
+
+
+def json_lines(log: LogFile, keep: Callable[[str], bool] | None = None) -> Iterator[tuple[int, dict]]:
+    """The objects of a JSON Lines file, one per line.
+
+    ``keep(line_text)``, if given, picks the lines worth decoding; a line it
+    passes over is still checked to look like one whole object, and the last
+    line is always decoded, so that a file cut off in the middle of a line is
+    never taken for a complete one.
+    """
+    source, stream = open_text(log.path, "jsonl")
+    log.source = source
+    loads = json.loads
+    number = passed_over = 0
+    try:
+        for number, content in enumerate(stream, start=1):
+            # The last line is always decoded: it is where a cut-off file ends.
+            if keep is not None and content[-1:] == "\n" and not keep(content):
+                if not (content[:1] == "{" and content.endswith(("}\n", "}\r\n"))):
+                    stripped = content.strip()
+                    if not stripped:
+                        continue
+                    if stripped[0] != "{" or stripped[-1] != "}":
+                        raise ReadError(log.name, number, _cut_off(content))
+                passed_over += 1
+                continue
+            if content.isspace():
+                continue
+            try:
+                value = loads(content)
+            except json.JSONDecodeError as error:
+                message = _cut_off(content) if not content.endswith("\n") else f"not valid JSON: {error.msg} (column {error.colno})"
+                raise ReadError(log.name, number, message) from None
+            if value.__class__ is not dict:
+                raise ReadError(log.name, number, f"expected one JSON object per line, found {type(value).__name__}")
+            yield number, value
+    except UnicodeDecodeError as error:
+        raise ReadError(log.name, number + 1, f"the text is not valid {error.encoding} ({error.reason}); save the file as UTF-8") from None
+    finally:
+        log.skipped["other events"] += passed_over
+
+
+def _cut_off(content: str) -> str:
+    if not content.endswith("\n"):
+        return "the line ends before its JSON object does: the file looks cut off; export it again"
+    return "not valid JSON: expected one whole JSON object on the line"
+
+
+def table_records(log: LogFile, layout: str) -> Iterator[tuple[int, dict]]:
+    """The rows of a CSV, TSV or spreadsheet log, keyed by its own headers.
+
+    A text file whose last row stops short of the header's fields, with no
+    newline after it, was cut off: that is an error, not a short row.
+    """
+    log.source = open_source(log.path, layout)
+    if layout == "xlsx":
+        yield from log.source.records
+        return
+    last = None
+    for last in log.source.records:
+        yield last
+    if last is not None and len(last[1]) < len(dict.fromkeys(log.source.headers)) and not _ends_with_newline(log.path):
+        raise ReadError(log.name, last[0], f"the last row has {len(last[1])} of the header's {len(dict.fromkeys(log.source.headers))} "
+                                           "fields and no line end: the file looks cut off; export it again")
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as file:
+        file.seek(0, 2)
+        if file.tell() == 0:
+            return True
+        file.seek(-1, 2)
+        return file.read(1) in (b"\n", b"\r")
+
+
+def header_key(header: str) -> str:
+    """Headers compared on letters and digits only: ``actor.alternate_id``, ``Actor Alternate ID`` and ``actor.alternateId`` match."""
+    return re.sub(r"[^0-9a-z]+", "", header.casefold())
+
+
+def find_column(headers: list[str], *names: str) -> str | None:
+    """The first header (as the file spells it) that matches one of ``names``."""
+    keys = {header_key(header): header for header in reversed(headers)}
+    for name in names:
+        header = keys.get(header_key(name))
+        if header is not None:
+            return header
+    return None
+
+
+def text(value: object) -> str:
+    """A field's value as trimmed text ('' for none)."""
+    if value is None:
+        return ""
+    return value.strip() if isinstance(value, str) else str(value).strip()
+
+
+# ---------------------------------------------------------------------------
+# Time
+
+_ISO_UTC = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z")
+_HUMAN = re.compile(
+    r"(?P<date>.+?)[,\sT]+(?P<time>\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?P<ampm>[ap]\.?m\.?)?"
+    r"\s*(?P<zone>z|utc|gmt|(?:utc|gmt)?\s*[+-]\d{1,2}(?::?\d{2})?)?",
+    re.I,
+)
+EXPECTED_TIME = "expected a time such as 2024-03-31T23:30:00Z, 2024-03-31 23:30:00+02:00 or Mar 31, 2024, 11:30 PM GMT-7"
+
+
+class Timestamps:
+    """Turns the times logs write into UTC ``YYYY-MM-DDTHH:MM:SSZ``.
+
+    ISO 8601 in UTC (what the APIs give) is taken as it is; an offset is
+    converted; a time with no zone at all is read as UTC. ``date_format``
+    settles slashed dates that read both ways, as for ``ingest``.
+    """
+
+    def __init__(self, date_format: str | None = None):
+        self.date_format = date_format
+        self.valid_days: set[str] = set()
+
+    def utc(self, value: object) -> str:
+        if value.__class__ is str and _ISO_UTC.fullmatch(value):
+            day = value[:10]
+            if day not in self.valid_days:
+                self._check_day(day)
+            return f"{day}T{value[11:19]}Z"
+        return self._convert(text(value))
+
+    def _check_day(self, day: str) -> None:
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise n.BadValue("is not a date on the calendar") from None
+        if len(self.valid_days) > 10_000:
+            self.valid_days.clear()
+        self.valid_days.add(day)
+
+    def _convert(self, value: str) -> str:
+        if not value:
+            raise n.BadValue(EXPECTED_TIME)
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            moment = self._human(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _human(self, value: str) -> dt.datetime:
+        match = _HUMAN.fullmatch(value)
+        try:
+            if not match:
+                return dt.datetime.fromisoformat(n.parse_date(value, self.date_format))
+            day = dt.date.fromisoformat(n.parse_date(match["date"].strip(" ,"), self.date_format))
+        except n.BadValue as error:
+            if "ambiguous" in str(error):
+                raise
+            raise n.BadValue(EXPECTED_TIME) from None
+        parts = match["time"].split(":")
+        hour, minute = int(parts[0]), int(parts[1])
+        second = float(parts[2]) if len(parts) > 2 else 0.0
+        if match["ampm"]:
+            if not 1 <= hour <= 12:
+                raise n.BadValue(EXPECTED_TIME)
+            hour = hour % 12 + (12 if match["ampm"][0].lower() == "p" else 0)
+        if hour > 23 or minute > 59 or second >= 60:
+            raise n.BadValue(EXPECTED_TIME)
+        zone = dt.timezone.utc
+        if match["zone"] and (offset := re.search(r"([+-])(\d{1,2}):?(\d{2})?", match["zone"])):
+            minutes = int(offset[2]) * 60 + int(offset[3] or 0)
+            zone = dt.timezone(dt.timedelta(minutes=minutes if offset[1] == "+" else -minutes))
+        return dt.datetime.combine(day, dt.time(hour, minute, int(second), int(second % 1 * 1_000_000)), zone)
+
+
+def reader(source: str) -> Callable[[LogFile], Iterator[SignIn]]:
+    """The ``sign_ins`` function of a source."""
+    from . import csv_logins, entra, google, okta
+
+    return {"okta": okta.sign_ins, "entra": entra.sign_ins, "google": google.sign_ins, "csv": csv_logins.sign_ins}[source]

@@ -1,0 +1,136 @@
+"""Okta System Log: successful single sign-ons to applications.
+
+Read as Okta's LogEvent schema has them (``GET /api/v1/logs``):
+
+- a JSON array of LogEvents, as the API returns a page;
+- JSON Lines, one LogEvent per line, as API pagers and SIEM exports write them;
+- the admin console's "Download CSV" of the System Log, whose columns flatten
+  the LogEvent (``event_type``, ``actor.alternate_id``, ``outcome.result``,
+  ``target0.type``, ``target0.display_name`` …; camelCase and ``target[0]``
+  spellings are read too).
+
+Counted: events of type ``user.authentication.sso`` with outcome ``SUCCESS``,
+by an actor of type ``User``, to the ``target`` entry of type ``AppInstance``
+(its ``displayName``, else its ``alternateId``). Everything else is skipped
+and counted by reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterator
+
+from . import LogFile, SignIn, find_column, header_key, json_lines, json_objects, sniff_format, table_records, text
+
+SSO = "user.authentication.sso"
+_TARGET_COLUMN = re.compile(r"^targets?(\d*)(type|displayname|alternateid)$")
+
+
+def sign_ins(log: LogFile) -> Iterator[SignIn]:
+    """Successful SSO sign-ins from an Okta System Log export."""
+    layout = sniff_format(log.path)
+    if layout in ("csv", "tsv", "xlsx"):
+        yield from _from_table(log, layout)
+        return
+    if layout == "lines":
+        # Most System Log events are not SSO sign-ins; a line without the event
+        # type's name cannot be one, and is not worth decoding.
+        events = json_lines(log, keep=_may_be_sso)
+    else:
+        events = json_objects(log, layout, member="events")
+    for line, event in events:
+        sign_in = _from_event(log, line, event)
+        if sign_in is not None:
+            yield sign_in
+
+
+def _may_be_sso(content: str) -> bool:
+    return SSO in content or "\\u" in content
+
+
+def _from_event(log: LogFile, line: int, event: dict) -> SignIn | None:
+    if event.get("eventType") != SSO:
+        log.skipped["other events"] += 1
+        return None
+    outcome = event.get("outcome") or {}
+    if outcome.get("result") != "SUCCESS":
+        log.skipped["failed sign-ins"] += 1
+        return None
+    actor = event.get("actor") or {}
+    user = actor.get("alternateId") if actor.get("type") == "User" else None
+    if not user or not isinstance(user, str) or user == "unknown":
+        log.skipped["events without a user"] += 1
+        return None
+    application = None
+    for target in event.get("target") or ():
+        if isinstance(target, dict) and target.get("type") == "AppInstance":
+            application = target.get("displayName") or target.get("alternateId")
+            break
+    if not application:
+        log.skipped["events without an application"] += 1
+        return None
+    time = log.utc(line, "published", event.get("published"))
+    if time is None:
+        return None
+    return line, user, application, time
+
+
+def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
+    records = table_records(log, layout)
+    first = next(records, None)
+    if first is None:
+        return
+    headers = log.source.headers
+    columns = {
+        "event": find_column(headers, "event_type", "eventType", "event type"),
+        "result": find_column(headers, "outcome.result", "outcome", "result"),
+        "actor_type": find_column(headers, "actor.type"),
+        "user": find_column(headers, "actor.alternate_id", "actor.alternateId", "actor.login", "actor"),
+        "time": find_column(headers, "published", "timestamp", "date", "time"),
+    }
+    missing = [name for name in ("event", "result", "user", "time") if columns[name] is None]
+    if missing:
+        expected = {"event": "event_type", "result": "outcome.result", "user": "actor.alternate_id", "time": "published or timestamp"}
+        log.problem(1, ", ".join(expected[name] for name in missing), None,
+                    "column not found: is this the System Log's CSV download?")
+        return
+    targets: dict[str, dict[str, str]] = {}
+    for header in headers:
+        match = _TARGET_COLUMN.match(header_key(header))
+        if match:
+            targets.setdefault(match[1] or "0", {})[match[2]] = header
+    json_targets = find_column(headers, "target") if not targets else None
+
+    def rows():
+        yield first
+        yield from records
+
+    for line, row in rows():
+        entries = [
+            {"type": text(row.get(group.get("type"))), "displayName": text(row.get(group.get("displayname"))),
+             "alternateId": text(row.get(group.get("alternateid")))}
+            for _, group in sorted(targets.items(), key=lambda item: int(item[0]))
+        ]
+        if json_targets:
+            entries = _parse_targets(row.get(json_targets))
+        event = {
+            "eventType": text(row.get(columns["event"])),
+            "outcome": {"result": text(row.get(columns["result"])).upper()},
+            "actor": {"type": text(row.get(columns["actor_type"])) if columns["actor_type"] else "User",
+                      "alternateId": text(row.get(columns["user"]))},
+            "target": entries,
+            "published": text(row.get(columns["time"])),
+        }
+        sign_in = _from_event(log, line, event)
+        if sign_in is not None:
+            yield sign_in
+
+
+def _parse_targets(value: object) -> list:
+    """A ``target`` cell that holds the JSON array itself."""
+    try:
+        targets = json.loads(value) if isinstance(value, str) and value.strip().startswith("[") else []
+    except json.JSONDecodeError:
+        return []
+    return targets if isinstance(targets, list) else []

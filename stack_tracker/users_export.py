@@ -1,0 +1,292 @@
+"""Import a vendor's user list: seats and active users, as the admin console knows them.
+
+Admin consoles export their users with a last login and a licence or role:
+Salesforce (``Username``, ``Email``, ``User License``, ``Profile``, ``Active``,
+``Last Login``), HubSpot (``Email``, ``Last login date``, ``Assigned role``,
+``Seats``), Adobe Admin Console (``Email``, ``Product Configurations``,
+``Admin Roles``) and the like. For one tool and one day (``as_of``) this gives,
+per team:
+
+- **seats**: users holding a licence: the licence column is set and is not a
+  free or empty one (``None``, ``Chatter Free``, ``View-only`` …); without a
+  licence column, every user whose role is not a free one (``View-only``);
+  without either, every user listed. Deactivated users hold none.
+- **active users**: seat holders whose last login falls within ``active_days``
+  days up to ``as_of`` (a login after ``as_of`` counts too). A file with no
+  last-login column gives seats only, and says so.
+
+Written to ``usage`` with source ``vendor`` for the month of ``as_of``; the
+export is a snapshot of every user, so it replaces the vendor figures of that
+tool and month (a team no longer in it loses its row). People are counted,
+never stored: nothing of the file but the counts reaches the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import sqlite_utils
+
+from . import kinds as k
+from . import normalise as n
+from . import reports
+from .catalog import ApplicationResolver
+from .directory import UNASSIGNED, ensure_unassigned_team, load_directory
+from .errors import StackTrackerError
+from .ingest import MAX_PROBLEMS, IngestError, now
+from .privacy import normalise_identifier
+from .readers import ReadError, open_source
+from .sources import Timestamps
+
+KIND = "users"
+
+COLUMNS = {
+    "user": ("email", "e-mail", "email address", "username", "user name", "login", "user principal name", "upn",
+             "user", "user email", "work email", "federated id"),
+    "last_login": ("last login", "last login date", "last login time", "last logged in", "last active", "last activity",
+                   "last active date", "last seen", "last sign in", "last signed in", "last accessed", "last access",
+                   "last used", "lastlogindate", "last login (utc)"),
+    "licence": ("user license", "user licence", "license", "licence", "license type", "licence type", "seat", "seats",
+                "seat type", "assigned seat", "assigned seats", "paid seat", "product configurations", "product profiles",
+                "products", "product", "plan", "subscription", "license assigned"),
+    "role": ("role", "assigned role", "user role", "profile", "permission set", "permission sets", "admin roles",
+             "access level", "access"),
+    "active": ("active", "is active", "status", "user status", "account status", "state", "enabled"),
+}
+NO_SEAT = re.compile(r"^(|-|none|no|n/?a|null|no (seat|license|licence)s?|unassigned|unlicen[sc]ed|view[ -]?only|viewer|"
+                     r".*\bfree\b.*)$", re.I)
+INACTIVE = {"inactive", "deactivated", "disabled", "suspended", "deleted", "removed", "false", "no", "0", "frozen",
+            "locked", "archived", "blocked"}
+NEVER = {"", "never", "-", "n/a", "none", "null", "never logged in", "not yet"}
+
+
+@dataclass
+class UsersResult:
+    """What one user export counted and wrote."""
+
+    file: str
+    tool: str
+    period: str
+    as_of: str
+    active_days: int
+    ingest_id: int | None = None
+    users: int = 0
+    seats: int = 0
+    active: int | None = None
+    deactivated: int = 0
+    teams: int = 0
+    unassigned_people: int = 0
+    inserted: int = 0
+    updated: int = 0
+    removed: int = 0
+    created: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        active = "active users unknown (no last-login column)" if self.active is None else (
+            f"{self.active:,} signed in within {self.active_days} days")
+        lines = [
+            f"{self.file}: {self.users:,} users of {self.tool} as of {self.as_of}: {self.seats:,} holding a seat, {active}; "
+            f"wrote {self.inserted + self.updated:,} team rows for {self.period} ({self.inserted} new, {self.updated} updated"
+            + (f", {self.removed} removed" if self.removed else "") + ")"
+        ]
+        if self.deactivated:
+            lines.append(f"  {self.deactivated:,} deactivated users hold no seat")
+        if self.unassigned_people:
+            lines.append(f"  {self.unassigned_people:,} {'person' if self.unassigned_people == 1 else 'people'} not in the directory counted in team {UNASSIGNED}")
+        made = [f"{count} {what}" for what, count in self.created.items() if count]
+        if made:
+            lines.append("  created " + ", ".join(made))
+        return "\n".join(lines)
+
+
+def import_users(
+    db: sqlite_utils.Database,
+    path: Path | str,
+    *,
+    tool: str,
+    as_of: str,
+    active_days: int = 30,
+    directory: Path | str | None = None,
+    allow_new: bool = False,
+    date_format: str | None = None,
+    sheet: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> UsersResult:
+    """Count the seats and active users of ``tool`` in a vendor's user export, per team, as of ``as_of``.
+
+    One transaction, logged in ``ingests`` (kind ``users``); the derived report
+    tables are rebuilt inside it. Raises `IngestError` listing every problem.
+    """
+    path = Path(path)
+    try:
+        as_of_date = dt.date.fromisoformat(n.parse_date(as_of, date_format))
+    except n.BadValue as error:
+        raise StackTrackerError(f"--as-of {as_of!r}: {error}") from None
+    if active_days < 1:
+        raise StackTrackerError("--active-days must be 1 or more")
+    window_start = (as_of_date - dt.timedelta(days=active_days - 1)).isoformat()
+    conn = db.conn
+    started = now()
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("begin immediate")
+    result = UsersResult(file=path.name, tool=tool, period=as_of_date.isoformat()[:7], as_of=as_of_date.isoformat(), active_days=active_days)
+    try:
+        ingest_id = conn.execute(
+            "insert into ingests (kind, file, started_at, status) values (?, ?, ?, 'running')", [KIND, path.name, started]
+        ).lastrowid
+        result.ingest_id = ingest_id
+        applications = ApplicationResolver(db, ingest_id, allow_new=allow_new)
+        tool_slug = applications.tool(tool)
+        if tool_slug is None:
+            raise StackTrackerError(
+                f"unknown tool {tool!r}: add it to the inventory or an aliases file, or pass --allow-new to record it as an unreviewed tool"
+            )
+        result.tool = applications.resolver.tool_names.get(tool_slug, tool)
+        people = load_directory(db, Path(directory) if directory else None, ingest_id=ingest_id, allow_new=allow_new)
+        result.warnings += people.warnings
+        counts, sha256 = _count(path, result, people, window_start, date_format, sheet, progress)
+        if result.unassigned_people:
+            ensure_unassigned_team(db, ingest_id)
+        _write(db, tool_slug, result, counts, ingest_id)
+        result.created = {"unreviewed tools": applications.created_tools, "aliases": applications.created_aliases,
+                          "teams": people.created_teams}
+        reports.refresh_derived(db)
+        conn.execute(
+            "update ingests set sha256 = ?, rows_read = ?, rows_written = ?, rows_rejected = 0, finished_at = ?, "
+            "status = 'ok', message = ? where id = ?",
+            [sha256, result.users, result.inserted + result.updated, now(), result.summary(), ingest_id],
+        )
+        conn.commit()
+        return result
+    except BaseException as error:
+        conn.rollback()
+        if isinstance(error, StackTrackerError):
+            with conn:
+                conn.execute(
+                    "insert into ingests (kind, file, rows_read, rows_written, started_at, finished_at, status, message) "
+                    "values (?, ?, ?, 0, ?, ?, 'failed', ?)",
+                    [KIND, path.name, result.users, started, now(), str(error)],
+                )
+        raise
+
+
+def _count(path: Path, result: UsersResult, people, window_start: str, date_format: str | None, sheet: str | None,
+           progress) -> tuple[dict[str, list], str]:
+    """team -> [seats, active] over the file's users; checks every row first."""
+    problems: list[str] = []
+    more = 0
+
+    def problem(line: int | None, column: str, value: object, expected: str) -> None:
+        nonlocal more
+        if len(problems) >= MAX_PROBLEMS:
+            more += 1
+            return
+        shown = "(empty)" if value in (None, "") else f'"{value}"'
+        problems.append(f"{path.name}:{line}: {column}: {shown}: {expected}" if line else f"{path.name}: {column}: {expected}")
+
+    counts: dict[str, list] = {}
+    unassigned: set[str] = set()
+    timestamps = Timestamps(date_format)
+    sha256 = ""
+    try:
+        with open_source(path, sheet=sheet) as source:
+            records = source.records
+            first = next(records, None)
+            columns = _map_headers(source.headers or (list(first[1]) if first else []))
+            if "user" not in columns:
+                problem(1, "user", None, f"required column not found (accepted headers: {', '.join(COLUMNS['user'])})")
+            elif first is None:
+                problem(None, "file", None, "no users in the file")
+            elif "last_login" not in columns:
+                result.warnings.append(
+                    f"{path.name}: no last-login column (accepted headers: {', '.join(COLUMNS['last_login'])}): "
+                    "seats are counted, active users are left unknown"
+                )
+            users = itertools.chain([first], records) if first and not problems else ()
+            for line, record in users:
+                user = _text(record.get(columns["user"]))
+                if not user:
+                    problem(line, columns["user"], None, "a user (email or login) is required")
+                    continue
+                result.users += 1
+                if progress and result.users % 1000 == 0:
+                    progress(source.bytes_read, source.size)
+                if "active" in columns and _text(record.get(columns["active"])).casefold() in INACTIVE:
+                    result.deactivated += 1
+                    continue
+                if "licence" in columns:
+                    if NO_SEAT.match(_text(record.get(columns["licence"]))):
+                        continue
+                elif "role" in columns:
+                    role = _text(record.get(columns["role"]))
+                    if role and NO_SEAT.match(role):
+                        continue
+                active = None
+                if "last_login" in columns:
+                    value = _text(record.get(columns["last_login"]))
+                    if value.casefold() in NEVER:
+                        active = False
+                    else:
+                        try:
+                            active = timestamps.utc(value)[:10] >= window_start
+                        except n.BadValue as error:
+                            problem(line, columns["last_login"], value, str(error))
+                            continue
+                canonical, team = people.person(normalise_identifier(user))
+                if team == UNASSIGNED:
+                    unassigned.add(canonical)
+                entry = counts.setdefault(team, [0, 0 if active is not None else None])
+                entry[0] += 1
+                if active:
+                    entry[1] += 1
+            sha256 = source.sha256()
+    except ReadError as error:
+        problems.append(str(error))
+    if problems:
+        raise IngestError(path.name, problems, more)
+    result.unassigned_people = len(unassigned)
+    result.seats = sum(seats for seats, _ in counts.values())
+    result.active = None if any(active is None for _, active in counts.values()) else sum(active for _, active in counts.values())
+    result.teams = len(counts)
+    return counts, sha256
+
+
+def _write(db, tool: str, result: UsersResult, counts: dict[str, list], ingest_id: int) -> None:
+    execute = db.conn.execute
+    before_rows, before_changes = execute("select count(*) from usage").fetchone()[0], db.conn.total_changes
+    db.conn.executemany(
+        "insert into usage (team, tool, period, source, seats, active_users, ingest_id) values (?, ?, ?, 'vendor', ?, ?, ?) "
+        "on conflict (team, tool, period, source) do update set seats = excluded.seats, active_users = excluded.active_users, "
+        "ingest_id = excluded.ingest_id where seats is not excluded.seats or active_users is not excluded.active_users",
+        [(team, tool, result.period, seats, active, ingest_id) for team, (seats, active) in sorted(counts.items())],
+    )
+    result.inserted = execute("select count(*) from usage").fetchone()[0] - before_rows
+    result.updated = db.conn.total_changes - before_changes - result.inserted
+    teams = sorted(counts)
+    result.removed = execute(
+        f"delete from usage where tool = ? and period = ? and source = 'vendor' and team not in ({', '.join('?' for _ in teams)})",
+        [tool, result.period, *teams],
+    ).rowcount
+
+
+def _map_headers(headers: list[str]) -> dict[str, str]:
+    by_key = {k.header_key(header): header for header in reversed(headers)}
+    mapping: dict[str, str] = {}
+    for column, aliases in COLUMNS.items():
+        for alias in aliases:
+            header = by_key.get(k.header_key(alias))
+            if header is not None and header not in mapping.values():
+                mapping[column] = header
+                break
+    return mapping
+
+
+def _text(value: object) -> str:
+    return " ".join(str(value).split()) if value is not None else ""
