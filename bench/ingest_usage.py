@@ -19,7 +19,6 @@ import argparse
 import csv
 import resource
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
