@@ -4,14 +4,23 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# The browser tests' headless Chromium: Debian's package (apt-get needs root, or sudo).
+CHROMIUM ?= /usr/bin/chromium
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test readme clean
 
 demo: $(VENV)/.installed
 	$(BIN)/stack-tracker demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+# Headless Chromium for the browser tests, from Debian, installed only when missing.
+# (Playwright drives it with executable_path; `playwright install` is never run.)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # Regenerate the --help sections of the README (a test checks they are current).
 readme: $(VENV)/.installed-test

@@ -18,6 +18,7 @@ from .kinds import KINDS
 from .output import FORMATS as REPORT_FORMATS, render
 from .readers import FORMATS
 from .reports import REPORTS, run_report
+from .publish import PLATFORMS, deploy, deploy_command, deploy_database, publish as publish_site, shell_command
 from .schema import open_database
 from .site import serve as serve_site
 from .summary import FORMATS as SUMMARY_FORMATS, resolve_team, summary as render_summary
@@ -239,19 +240,71 @@ def summary(db_path, team, period, as_of, fmt, output):
 
 
 @cli.command()
-@database_argument()
+@click.argument("path", metavar="DB|SITE", type=click.Path(exists=True, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 @friendly_errors
-def serve(db_path, host, port):
-    """Browse the database as a Datasette site.
+def serve(path, host, port):
+    """Browse a database, or a site written by publish, as a Datasette site.
+
+    A database file is served live, so what an ingest writes shows at once
+    (the first time, it gets full-text indexes on tools and capabilities). A
+    published directory is served read-only, exactly as it will be deployed.
 
     \b
         stack-tracker serve stack.db
-        stack-tracker serve stack.db --port 8080
+        stack-tracker serve site/ --port 8080
     """
-    click.echo(f"Serving {db_path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    sys.exit(serve_site(db_path, host=host, port=port))
+    click.echo(f"Serving {path} at http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    sys.exit(serve_site(path, host=host, port=port))
+
+
+@cli.command()
+@database_argument()
+@click.argument("outdir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--to", "platform", type=click.Choice(PLATFORMS),
+              help="Deploy the site with `datasette publish` (the platform's own tool must be installed and signed in).")
+@click.option("--app", metavar="NAME", help="With --to: the Cloud Run service or Heroku app to deploy to.")
+@click.option("--dry-run", is_flag=True, help="With --to: print the datasette publish command instead of running it.")
+@silent_option
+@friendly_errors
+def publish(db_path, outdir, platform, app, dry_run, silent):
+    """Write a deployable Datasette site for DB to OUTDIR, or deploy it.
+
+    OUTDIR gets a copy of the database as stack.db with the report tables,
+    search indexes and statistics built and nothing that names a person (no
+    per-person rows, no e-mail address but the owner contacts you published),
+    metadata.yml, templates, the site's plugin, settings, an inspect file,
+    pinned requirements and a README. `stack-tracker serve OUTDIR` serves it
+    read-only. With --to, the same files go to `datasette publish`.
+
+    \b
+        stack-tracker publish stack.db site/
+        stack-tracker serve site/
+        stack-tracker publish stack.db --to cloudrun --app martech-stack
+        stack-tracker publish stack.db site/ --to heroku --app martech-stack --dry-run
+    """
+    if outdir is None and platform is None:
+        raise click.UsageError("give OUTDIR, or --to a platform to deploy to")
+    if (app or dry_run) and platform is None:
+        raise click.UsageError("--app and --dry-run go with --to")
+    if dry_run and outdir is None:
+        raise click.UsageError("--dry-run needs OUTDIR: the command it prints refers to that directory")
+
+    def echo_published(result):
+        if not silent:
+            click.echo(result.summary(), err=True)
+
+    if outdir is None:
+        sys.exit(deploy_database(db_path, platform, app=app, on_published=echo_published))
+    echo_published(publish_site(db_path, outdir))
+    if platform is None:
+        if not silent:
+            click.echo(f"Serve it with: stack-tracker serve {outdir}", err=True)
+    elif dry_run:
+        click.echo(shell_command(deploy_command(outdir, platform, app=app)))
+    else:
+        sys.exit(deploy(outdir, platform, app=app))
 
 
 @cli.command()

@@ -1,49 +1,152 @@
-"""Serve a stack-tracker database as a Datasette site.
+"""Serve a stack-tracker database, or a published site, as a Datasette site.
 
-The site's catalog (titles, descriptions, units) lives in ``metadata.yml``;
-it names the database ``stack``, and the metadata handed to Datasette is
-renamed to match whatever file is being served.
+The site's catalog (titles, descriptions, units, facets, the dashboard) lives
+in ``metadata.yml``; it names the database ``stack``, and the metadata handed
+to Datasette is renamed to match whatever file is being served. Pages are
+``templates/*.html``; what they may read (reports, lookups, search) is the
+small plugin in ``site_plugins/``.
+
+Two ways to serve:
+
+- a database file (``serve stack.db``, ``demo``): live, so that an ingest
+  shows up at once. The first time, full-text indexes on tools and
+  capabilities are added, kept current by triggers.
+- a directory written by ``stack-tracker publish``: a Datasette configuration
+  directory, served read-only (immutable) exactly as it will be deployed.
+
+Pages find the database by the plugin setting ``database`` rather than by
+name, and the row pages branch on the table name inside the generic
+``row.html``: so the same templates serve ``sample.db`` (as ``sample``) and a
+published ``stack.db`` (as ``stack``).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import sqlite_utils
 import yaml
 
+from .errors import StackTrackerError
 from .reports import canned_queries
 from .resources import resource
 
 METADATA_DATABASE = "stack"
+PLUGIN = "stack-tracker"
+DASHBOARDS_PLUGIN = "datasette-dashboards"
+PLUGINS_DIR = Path(__file__).with_name("site_plugins")
 SETTINGS = {
     # Facet suggestions run a query per column on every table page: too slow on big tables.
     "suggest_facets": "off",
-    "sql_time_limit_ms": "3000",
-    "max_returned_rows": "5000",
+    # Arbitrary SQL stays allowed (the dashboard's charts run through it), but
+    # no query may hold a worker for long.
+    "sql_time_limit_ms": "1500",
+    # Pages are for reading: longer reports are truncated there (the CLI and
+    # the table pages' streamed CSV give every row), and render in good time.
+    "max_returned_rows": "1000",
     "default_page_size": "50",
+}
+#: The columns each full-text index covers: the home page's search box reads both.
+SEARCHABLE = {
+    "tools": ("name", "vendor", "notes"),
+    "capabilities": ("name", "category", "description"),
 }
 
 
-def site_metadata(db_path: Path) -> dict:
-    """The Datasette metadata for serving ``db_path``: the catalog plus every report as a canned query."""
+class SiteError(StackTrackerError):
+    """A directory that is not a published site, or a site that cannot be served."""
+
+
+def site_metadata(db_path: Path | str) -> dict:
+    """The Datasette metadata for serving ``db_path``: the catalog, every report as a
+    canned query, and the dashboard with each chart's reports spelled out."""
     metadata = yaml.safe_load(resource("metadata.yml").read_text(encoding="utf-8"))
+    name = Path(db_path).stem
     databases = metadata.setdefault("databases", {})
     database = databases.pop(METADATA_DATABASE, {})
-    database.setdefault("queries", {}).update(canned_queries())
-    databases[Path(db_path).stem] = database
+    queries = database.setdefault("queries", {})
+    queries.update(canned_queries())
+    databases[name] = database
+    plugins = metadata.setdefault("plugins", {})
+    plugins.setdefault(PLUGIN, {})["database"] = name
+    for dashboard in (plugins.get(DASHBOARDS_PLUGIN) or {}).values():
+        for item in [*(dashboard.get("filters") or {}).values(), *(dashboard.get("charts") or {}).values()]:
+            if "db" in item:
+                item["db"] = name
+            if "reports" in item:
+                item["query"] = with_reports(item["query"], {report: queries[report]["sql"] for report in item.pop("reports")})
     return metadata
 
 
+def with_reports(sql: str, reports: dict[str, str]) -> str:
+    """``sql`` with each report's SQL in front of it as a named table expression.
+
+    A chart says ``reports: [adoption]`` and selects ``from adoption``: it reads
+    the report's rows, with the report's parameters (``:period`` …) free for
+    the dashboard's filters, and repeats none of its logic.
+    """
+    if not reports:
+        return sql
+    definitions = ",\n".join(f"[{name}] as (\n{text.strip()}\n)" for name, text in reports.items())
+    body = sql.strip()
+    opening = re.match(r"with(\s+recursive)?\s", body, re.IGNORECASE)
+    if opening:
+        return f"{opening.group(0).strip()} {definitions},\n{body[opening.end():]}"
+    return f"with {definitions}\n{body}"
+
+
+def enable_search(db: sqlite_utils.Database, *, triggers: bool) -> None:
+    """Full-text indexes on tools and capabilities (idempotent).
+
+    ``triggers`` keeps them current as ingests change the tables: what a live
+    database needs. A published, immutable copy is indexed once instead.
+    """
+    for table, columns in SEARCHABLE.items():
+        if db.table(table).exists() and not db.table(f"{table}_fts").exists():
+            db.table(table).enable_fts(columns, create_triggers=triggers, tokenize="porter")
+
+
+def prepare_live_database(db_path: Path) -> None:
+    """Make a database file ready to be served live: its search indexes.
+
+    A file this process may not write is served as it is; its search page says
+    why it finds nothing.
+    """
+    db = sqlite_utils.Database(db_path)
+    try:
+        db.execute("PRAGMA busy_timeout = 30000")
+        enable_search(db, triggers=True)
+    except sqlite3.OperationalError:
+        pass
+    finally:
+        db.close()
+
+
+def site_templates() -> list[Path]:
+    """The site's templates (``*.html`` under ``templates/``, pages included), not the summary's."""
+    root = resource("templates")
+    return sorted(path for path in root.rglob("*.html") if path.is_file())
+
+
+def is_published_site(path: Path) -> bool:
+    """Whether ``path`` is a directory written by ``stack-tracker publish``."""
+    return Path(path).is_dir() and (Path(path) / "stack.db").is_file() and (Path(path) / "metadata.yml").is_file()
+
+
 def datasette_command(db_path: Path, metadata_path: Path, *, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
-    """The command line that runs Datasette on ``db_path`` with the project's catalog and templates."""
+    """The command line that runs Datasette live on ``db_path`` with the project's catalog, templates and plugin."""
     command = [
         sys.executable, "-m", "datasette", "serve", str(db_path),
         "--metadata", str(metadata_path),
         "--template-dir", str(resource("templates")),
+        "--plugins-dir", str(PLUGINS_DIR),
         "--host", host, "--port", str(port),
     ]
     for name, value in SETTINGS.items():
@@ -51,12 +154,37 @@ def datasette_command(db_path: Path, metadata_path: Path, *, host: str = "127.0.
     return command
 
 
-def serve(db_path: Path, *, host: str = "127.0.0.1", port: int = 8001) -> int:
-    """Run Datasette on ``db_path`` until interrupted; returns its exit status."""
+def published_site_command(site: Path, *, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
+    """The command line that serves a published directory as Datasette's configuration
+    directory: its metadata, templates, plugins and settings, the database immutable."""
+    return [sys.executable, "-m", "datasette", "serve", str(site), "--host", host, "--port", str(port)]
+
+
+def serve(path: Path, *, host: str = "127.0.0.1", port: int = 8001) -> int:
+    """Run Datasette on a database file or a published directory until interrupted;
+    returns its exit status."""
+    path = Path(path)
+    if path.is_dir():
+        if not is_published_site(path):
+            raise SiteError(f"{path} is not a published site (no stack.db and metadata.yml); "
+                            f"write one with: stack-tracker publish DB {path}")
+        return _run(published_site_command(path, host=host, port=port))
+    prepare_live_database(path)
     with tempfile.TemporaryDirectory(prefix="stack-tracker-") as scratch:
         metadata_path = Path(scratch) / "metadata.json"
-        metadata_path.write_text(json.dumps(site_metadata(db_path), indent=2), encoding="utf-8")
-        try:
-            return subprocess.call(datasette_command(db_path, metadata_path, host=host, port=port))
-        except KeyboardInterrupt:
-            return 0
+        metadata_path.write_text(json.dumps(site_metadata(path), indent=2), encoding="utf-8")
+        return _run(datasette_command(path, metadata_path, host=host, port=port))
+
+
+def _run(command: list[str]) -> int:
+    """Run Datasette as a child; a SIGTERM sent to this process stops it too, rather than orphaning it."""
+    process = subprocess.Popen(command)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: process.terminate())
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached the child as well: let it finish shutting down.
+        process.wait()
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)

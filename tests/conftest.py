@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -86,25 +87,30 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(args: list[str], port: int, timeout: float = 60):
-    """Run a command that serves HTTP on ``port``; yield its base URL once it answers."""
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def serving(args: list[str], port: int, timeout: float = 60, log: Path | None = None):
+    """Run a command that serves HTTP on ``port``; yield its base URL once it answers.
+
+    The server's log goes to a file: Datasette logs every request, and a pipe
+    nobody reads fills up after a few hundred of them and stalls the server.
+    """
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/-/versions.json", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.poll() is not None else ""
-                    pytest.fail(f"server did not start: {output}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with (open(log, "w+b") if log else tempfile.TemporaryFile()) as output:
+        process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/-/versions.json", timeout=2)
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        output.seek(0)
+                        pytest.fail(f"server did not start: {output.read().decode(errors='replace')}")
+                    time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
 
 
 def fetch(url: str) -> str:

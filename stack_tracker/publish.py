@@ -1,0 +1,282 @@
+"""Publish a stack-tracker database as a deployable Datasette site.
+
+`publish` writes a directory that is a Datasette *configuration directory*:
+
+```
+site/
+  stack.db             a scrubbed copy: derived tables rebuilt, search indexes, ANALYZE, no per-person rows
+  metadata.yml         the catalog, the reports as canned queries, the dashboard
+  settings.json        suggest_facets off, sql_time_limit_ms …
+  templates/           the site's pages
+  plugins/             stack_site.py, what the pages may read
+  inspect-data.json    table counts, and Datasette's cue to open stack.db immutable
+  requirements.txt     the versions the site was built and tested with
+  README.md            how to serve or deploy it
+```
+
+`datasette serve site/` (what `stack-tracker serve site/` runs) serves it
+read-only; `deploy_command` hands the same files to `datasette publish`.
+
+Privacy: the copy keeps what the reports need and nothing that names a
+person. Per-person tables (``user_activity``, ``user_activity_days``) are
+emptied once the derived tables have summed them; the ingest log keeps its
+counts and dates but not its messages (a rejected row's message quotes the
+row); the key fingerprint goes; any e-mail address left in any other column
+is redacted, except the owner contacts the ops team chose to publish
+(``tools.owner_contact``). The file is then vacuumed, so deleted text does not
+linger in free pages.
+
+Example::
+
+    publish(Path("stack.db"), Path("site"))
+    subprocess.run(deploy_command(Path("site"), "cloudrun", app="martech-stack"))
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import sqlite3
+import string
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata as package_metadata
+from pathlib import Path
+
+import sqlite_utils
+import yaml
+
+from . import __version__
+from .errors import StackTrackerError
+from .reports import refresh_derived
+from .resources import resource
+from .schema import ensure_schema
+from .site import PLUGINS_DIR, SEARCHABLE, SETTINGS, enable_search, is_published_site, site_metadata, site_templates
+
+DATABASE_FILE = "stack.db"
+PLATFORMS = ("cloudrun", "heroku")
+#: What the site runs on, pinned in requirements.txt to the versions installed here.
+SITE_PACKAGES = ("datasette", "datasette-dashboards", "datasette-leaflet", "datasette-render-markdown")
+#: Tables with a row per person: summed into the derived tables, then emptied.
+PERSONAL_TABLES = ("user_activity", "user_activity_days")
+#: Columns the ops team fills in to be published: e-mail addresses stay there.
+PUBLISHED_CONTACTS = {("tools", "owner_contact")}
+EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+REDACTED = "[redacted]"
+
+
+class PublishError(StackTrackerError):
+    """The site cannot be written where asked, or handed to the platform."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What `publish` wrote."""
+
+    directory: Path
+    database_bytes: int
+    tables: int
+
+    def summary(self) -> str:
+        """One line saying what was written, for the command line."""
+        return (f"Wrote {self.directory}: {DATABASE_FILE} ({self.database_bytes / 2**20:.1f} MiB, {self.tables} tables), "
+                "metadata, templates, plugin, inspect file, requirements and README")
+
+
+def publish(db_path: Path, outdir: Path) -> PublishResult:
+    """Write the deployable site for ``db_path`` to ``outdir``.
+
+    ``outdir`` must be missing, empty or an earlier published site (which is
+    replaced). The site is built beside it and moved into place at the end, so
+    a failure leaves what was there untouched.
+    """
+    db_path, outdir = Path(db_path), Path(outdir)
+    if not db_path.is_file():
+        raise PublishError(f"{db_path}: no such database")
+    if outdir.exists() and not (outdir.is_dir() and (is_published_site(outdir) or not any(outdir.iterdir()))):
+        raise PublishError(f"{outdir} exists and is not a published site: choose a new or empty directory")
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
+    try:
+        building.chmod(0o755)  # mkdtemp's 0700 is no mode to deploy
+        build_database(db_path, building / DATABASE_FILE)
+        write_site_files(building)
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        building.rename(outdir)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    tables = sqlite_utils.Database(outdir / DATABASE_FILE)
+    try:
+        count = len(tables.table_names())
+    finally:
+        tables.close()
+    return PublishResult(outdir, (outdir / DATABASE_FILE).stat().st_size, count)
+
+
+def build_database(source: Path, target: Path) -> None:
+    """A consistent copy of ``source`` at ``target``, made ready to be served immutable."""
+    # The backup API copies a consistent snapshot, even while an ingest writes in WAL mode.
+    from_db, to_db = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        from_db.backup(to_db)
+    finally:
+        from_db.close()
+        to_db.close()
+    # The copy is scratch until it is moved into place: no transaction needs guarding here.
+    db = sqlite_utils.Database(target)
+    try:
+        db.execute("PRAGMA journal_mode = DELETE")
+        ensure_schema(db)
+        refresh_derived(db)
+        for table in SEARCHABLE:
+            if db.table(f"{table}_fts").exists():
+                # A live database's index comes with triggers; the copy gets one of its own.
+                db.table(table).disable_fts()
+        scrub_people(db)
+        enable_search(db, triggers=False)
+        db.conn.commit()
+        db.execute("ANALYZE")
+        # Rewrites the file: nothing deleted above survives in free pages.
+        db.execute("VACUUM")
+    finally:
+        db.close()
+
+
+def scrub_people(db: sqlite_utils.Database) -> None:
+    """Remove whatever could name a person (see the module's docstring)."""
+    for table in PERSONAL_TABLES:
+        if db.table(table).exists():
+            db.execute(f"DELETE FROM [{table}]")
+    if db.table("ingests").exists():
+        db.execute("UPDATE ingests SET message = NULL")
+    if db.table("settings").exists():
+        db.execute("DELETE FROM settings")
+    db.conn.create_function("redact_emails", 1, redact_emails, deterministic=True)
+    for table in db.table_names():
+        if table.startswith("sqlite_") or db.table(table).virtual_table_using:
+            continue
+        for column in db.table(table).columns:
+            if (table, column.name) in PUBLISHED_CONTACTS or column.type.upper() not in ("TEXT", ""):
+                continue
+            changed = f"[{column.name}] LIKE '%@%' AND redact_emails([{column.name}]) <> [{column.name}]"
+            # A key column could collide once redacted: such rows go rather than stay.
+            db.execute(f"UPDATE OR IGNORE [{table}] SET [{column.name}] = redact_emails([{column.name}]) WHERE {changed}")
+            db.execute(f"DELETE FROM [{table}] WHERE {changed}")
+
+
+def redact_emails(value: object) -> object:
+    """``value`` with every e-mail address replaced by ``[redacted]``."""
+    return EMAIL.sub(REDACTED, value) if isinstance(value, str) else value
+
+
+def write_site_files(directory: Path) -> None:
+    """Everything beside the database: metadata, settings, templates, plugin, inspect file, requirements, README."""
+    (directory / "metadata.yml").write_text(
+        yaml.safe_dump(site_metadata(DATABASE_FILE), sort_keys=False, allow_unicode=True, width=110), encoding="utf-8"
+    )
+    (directory / "settings.json").write_text(json.dumps(datasette_settings(), indent=2) + "\n", encoding="utf-8")
+    templates = resource("templates")
+    for template in site_templates():
+        destination = directory / "templates" / template.relative_to(templates)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, destination)
+    (directory / "plugins").mkdir()
+    for plugin in PLUGINS_DIR.glob("*.py"):
+        shutil.copyfile(plugin, directory / "plugins" / plugin.name)
+    subprocess.run(
+        [sys.executable, "-m", "datasette", "inspect", DATABASE_FILE, "--inspect-file", "inspect-data.json"],
+        cwd=directory, check=True, capture_output=True,
+    )
+    (directory / "requirements.txt").write_text(requirements(), encoding="utf-8")
+    (directory / "README.md").write_text(deploy_readme(), encoding="utf-8")
+
+
+def datasette_settings() -> dict[str, object]:
+    """`site.SETTINGS` as settings.json wants them: numbers as numbers, on/off as booleans."""
+    return {
+        name: int(value) if value.isdigit() else value == "on"
+        for name, value in SETTINGS.items()
+    }
+
+
+def pinned_versions() -> dict[str, str]:
+    """The installed version of each package the site runs on."""
+    versions = {}
+    for package in SITE_PACKAGES:
+        try:
+            versions[package] = package_metadata.version(package)
+        except package_metadata.PackageNotFoundError:
+            raise PublishError(f"{package} is not installed: install stack-tracker with its dependencies") from None
+    return versions
+
+
+def requirements() -> str:
+    """requirements.txt: exactly the versions this site was built and tested with."""
+    lines = [f"# The versions this site was built and tested with (stack-tracker {__version__})."]
+    lines += [f"{package}=={version}" for package, version in pinned_versions().items()]
+    return "\n".join(lines) + "\n"
+
+
+def deploy_readme() -> str:
+    """The README for whoever deploys the site, from ``templates/publish/README.md``."""
+    text = resource("templates/publish/README.md").read_text(encoding="utf-8")
+    return string.Template(text).safe_substitute(
+        version=__version__,
+        requirements="\n".join(f"{package}=={version}" for package, version in pinned_versions().items()),
+        publish_options=shlex.join(_publish_options(Path("."))),
+    )
+
+
+def _publish_options(directory: Path) -> list[str]:
+    """The options `datasette publish` needs for this site, whatever the platform."""
+    settings = " ".join(f"--setting {name} {value}" for name, value in SETTINGS.items())
+    options = [
+        str(directory / DATABASE_FILE),
+        "--metadata", str(directory / "metadata.yml"),
+        "--template-dir", str(directory / "templates"),
+        "--plugins-dir", str(directory / "plugins"),
+    ]
+    for package, version in pinned_versions().items():
+        options += ["--install", f"{package}=={version}"]
+    return options + ["--extra-options", settings]
+
+
+def deploy_command(directory: Path, platform: str, *, app: str | None = None) -> list[str]:
+    """The ``datasette publish`` command that deploys the site in ``directory`` to ``platform``.
+
+    The platform's tooling (``gcloud``, ``heroku``) must be installed and signed in.
+    ``app`` names the Cloud Run service or the Heroku app.
+    """
+    if platform not in PLATFORMS:
+        raise PublishError(f"unknown platform {platform!r}: expected one of {', '.join(PLATFORMS)}")
+    if not is_published_site(directory):
+        raise PublishError(f"{directory} is not a published site")
+    command = [sys.executable, "-m", "datasette", "publish", platform, *_publish_options(Path(directory))]
+    if app:
+        command += ["--service" if platform == "cloudrun" else "--name", app]
+    return command
+
+
+def deploy(directory: Path, platform: str, *, app: str | None = None) -> int:
+    """Run `deploy_command`; returns its exit status."""
+    return subprocess.call(deploy_command(directory, platform, app=app))
+
+
+def deploy_database(db_path: Path, platform: str, *, app: str | None = None,
+                    on_published=lambda result: None) -> int:
+    """Publish ``db_path`` to a temporary directory and deploy it; returns the exit status."""
+    with tempfile.TemporaryDirectory(prefix="stack-tracker-site-") as scratch:
+        result = publish(db_path, Path(scratch) / "site")
+        on_published(result)
+        return deploy(result.directory, platform, app=app)
+
+
+def shell_command(command: list[str]) -> str:
+    """``command`` as one line to paste into a shell."""
+    return shlex.join(str(part) for part in command)
