@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import sqlite_utils
 
@@ -440,6 +441,65 @@ def _table_columns(kind: k.Kind, present: set[str]) -> list[str]:
     return columns
 
 
+class LoggedRun:
+    """One input file's transaction and its row in ``ingests`` (see `logged_run`)."""
+
+    def __init__(self, db: sqlite_utils.Database, kind: str, file: str):
+        self.db, self.kind, self.file = db, kind, file
+        self.started = now()
+        self.rows_read: int | None = None  # set by the caller as it learns it, for the failure row
+        self.id: int | None = None
+        self.finished = False
+
+    def commit(self, *, sha256: str, rows_read: int, rows_written: int, message: str) -> None:
+        """Mark the run ok and commit everything it wrote."""
+        self.db.conn.execute(
+            "update ingests set sha256 = ?, rows_read = ?, rows_written = ?, rows_rejected = 0, "
+            "finished_at = ?, status = 'ok', message = ? where id = ?",
+            [sha256, rows_read, rows_written, now(), message, self.id],
+        )
+        self.db.conn.commit()
+        self.finished = True
+
+    def discard(self) -> None:
+        """Undo everything, its row in ``ingests`` included (a dry run)."""
+        self.db.conn.rollback()
+        self.finished = True
+
+
+@contextmanager
+def logged_run(db: sqlite_utils.Database, kind: str, file: str, *, log_failure: bool = True) -> Iterator[LoggedRun]:
+    """One file, one transaction: a ``running`` row in ``ingests``, then ok or nothing.
+
+    The body writes and ends with `LoggedRun.commit` (or `discard`); leaving it
+    any other way rolls everything back, and a `StackTrackerError` leaves a
+    ``failed`` row saying why. ``begin immediate`` makes a second writer wait
+    for the first (the busy timeout) instead of failing half-way.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("begin immediate")
+    run = LoggedRun(db, kind, file)
+    try:
+        run.id = conn.execute(
+            "insert into ingests (kind, file, started_at, status) values (?, ?, ?, 'running')", [kind, file, run.started]
+        ).lastrowid
+        yield run
+    except BaseException as error:
+        conn.rollback()
+        if log_failure and isinstance(error, StackTrackerError):
+            with conn:
+                conn.execute(
+                    "insert into ingests (kind, file, rows_read, rows_written, rows_rejected, started_at, "
+                    "finished_at, status, message) values (?, ?, ?, 0, ?, ?, ?, 'failed', ?)",
+                    [kind, file, run.rows_read, getattr(error, "rejected_rows", None), run.started, now(), str(error)],
+                )
+        raise
+    if not run.finished:
+        conn.rollback()
+
+
 def ingest(
     db: sqlite_utils.Database,
     kind_name: str,
@@ -466,17 +526,9 @@ def ingest(
     path = Path(path)
     file = path.name
     conn = db.conn
-    started = now()
-    if conn.in_transaction:
-        conn.commit()
-    conn.execute("begin immediate")
-    result = None
-    try:
-        ingest_id = conn.execute(
-            "insert into ingests (kind, file, started_at, status) values (?, ?, ?, 'running')", [kind.name, file, started]
-        ).lastrowid
-        loader = _FileLoader(db, kind, file, ingest_id, options)
-        result = IngestResult(kind=kind.name, file=file, ingest_id=None if dry_run else ingest_id, dry_run=dry_run)
+    with logged_run(db, kind.name, file, log_failure=not dry_run) as run:
+        loader = _FileLoader(db, kind, file, run.id, options)
+        result = IngestResult(kind=kind.name, file=file, ingest_id=None if dry_run else run.id, dry_run=dry_run)
         rows_before = conn.execute(f"select count(*) from {kind.table}").fetchone()[0]
         try:
             source = open_source(path, fmt, sheet=options.sheet)
@@ -485,6 +537,8 @@ def ingest(
                 sha256 = source.sha256()
         except ReadError as error:
             loader.problems.append(str(error))
+        finally:
+            run.rows_read = result.rows_read
         loader.finish()
         result.warnings = loader.warnings
         if loader.problems:
@@ -494,27 +548,17 @@ def ingest(
         if kind.name == "tools":
             from .catalog import fill_tools
 
-            loader.created["capabilities from the catalog"] = fill_tools(db, loader.named, ingest_id)
+            loader.created["capabilities from the catalog"] = fill_tools(db, loader.named, run.id)
         result.created = {what: count for what, count in loader.created.items() if count}
         if dry_run:
-            conn.rollback()
+            run.discard()
             return result
         if after_load:
             after_load(db)
         else:
             refresh_derived(db, changed={kind.table})
-        conn.execute(
-            "update ingests set sha256 = ?, rows_read = ?, rows_written = ?, rows_rejected = 0, "
-            "finished_at = ?, status = 'ok', message = ? where id = ?",
-            [sha256, result.rows_read, result.rows_written, now(), result.summary(), ingest_id],
-        )
-        conn.commit()
+        run.commit(sha256=sha256, rows_read=result.rows_read, rows_written=result.rows_written, message=result.summary())
         return result
-    except BaseException as error:
-        conn.rollback()
-        if not dry_run and isinstance(error, StackTrackerError):
-            _log_failure(db, kind.name, file, started, error, result)
-        raise
 
 
 def _load_records(loader: _FileLoader, source: Source, result: IngestResult, progress) -> None:
@@ -573,13 +617,3 @@ def _load_records(loader: _FileLoader, source: Source, result: IngestResult, pro
 def _prepend(first, rest):
     yield first
     yield from rest
-
-
-def _log_failure(db, kind: str, file: str, started: str, error: StackTrackerError, result: IngestResult | None) -> None:
-    """Every failed run leaves a row in ``ingests`` saying why."""
-    with db.conn:
-        db.execute(
-            "insert into ingests (kind, file, rows_read, rows_written, rows_rejected, started_at, "
-            "finished_at, status, message) values (?, ?, ?, 0, ?, ?, ?, 'failed', ?)",
-            [kind, file, result.rows_read if result else None, getattr(error, "rejected_rows", None), started, now(), str(error)],
-        )

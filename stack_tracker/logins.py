@@ -44,7 +44,7 @@ from . import reports
 from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, Directory, ensure_unassigned_team, load_directory
 from .errors import StackTrackerError
-from .ingest import IngestError, now
+from .ingest import IngestError, logged_run
 from .privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .readers import ReadError
 from .sources import SOURCES, LogFile, reader
@@ -153,53 +153,37 @@ def _date(value: str | None, option: str, date_format: str | None) -> str | None
 
 def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path: Path | None,
                  window: tuple[str | None, str | None], allow_new: bool, date_format: str | None, progress) -> LoginsResult:
-    conn = db.conn
-    started = now()
-    if conn.in_transaction:
-        conn.commit()
-    conn.execute("begin immediate")
     result = LoginsResult(file=path.name, source=source)
     log = LogFile(path, date_format=date_format)
     try:
-        ingest_id = conn.execute(
-            "insert into ingests (kind, file, started_at, status) values (?, ?, ?, 'running')", [KIND, path.name, started]
-        ).lastrowid
-        result.ingest_id = ingest_id
-        check_key(db, key)
-        directory = load_directory(db, directory_path, ingest_id=ingest_id, allow_new=allow_new)
-        result.warnings += directory.warnings
-        applications = ApplicationResolver(db, ingest_id, allow_new=allow_new)
-        rollup = _Rollup(db)
-        try:
-            _read(log, source, key, directory, applications, rollup, window, result, progress)
-            sha256 = log.sha256()
-        except ReadError as error:
-            log.problems.append(str(error))
-        finally:
-            log.close()
-        result.skipped = dict(log.skipped)
-        if log.problems:
-            raise IngestError(path.name, log.problems, log.more_problems)
-        rollup.flush()
-        _write(db, rollup, ingest_id, result)
-        result.created = {
-            "unreviewed tools": applications.created_tools,
-            "aliases": applications.created_aliases,
-            "teams": directory.created_teams,
-        }
-        reports.refresh_derived(db)
-        conn.execute(
-            "update ingests set sha256 = ?, rows_read = ?, rows_written = ?, rows_rejected = 0, "
-            "finished_at = ?, status = 'ok', message = ? where id = ?",
-            [sha256, result.sign_ins, result.rows_written, now(), result.summary(), ingest_id],
-        )
-        conn.commit()
-        return result
-    except BaseException as error:
-        conn.rollback()
-        if isinstance(error, StackTrackerError):
-            _log_failure(db, path.name, started, error, result)
-        raise
+        with logged_run(db, KIND, path.name) as run:
+            result.ingest_id = run.id
+            check_key(db, key)
+            directory = load_directory(db, directory_path, ingest_id=run.id, allow_new=allow_new)
+            result.warnings += directory.warnings
+            applications = ApplicationResolver(db, run.id, allow_new=allow_new)
+            rollup = _Rollup(db)
+            try:
+                _read(log, source, key, directory, applications, rollup, window, result, progress)
+                sha256 = log.sha256()
+            except ReadError as error:
+                log.problems.append(str(error))
+            finally:
+                log.close()
+                run.rows_read = result.sign_ins
+            result.skipped = dict(log.skipped)
+            if log.problems:
+                raise IngestError(path.name, log.problems, log.more_problems)
+            rollup.flush()
+            _write(db, rollup, run.id, result)
+            result.created = {
+                "unreviewed tools": applications.created_tools,
+                "aliases": applications.created_aliases,
+                "teams": directory.created_teams,
+            }
+            reports.refresh_derived(db)
+            run.commit(sha256=sha256, rows_read=result.sign_ins, rows_written=result.rows_written, message=result.summary())
+            return result
     finally:
         db.execute("drop table if exists temp.login_days")
 
@@ -361,14 +345,3 @@ def derive_usage(db: sqlite_utils.Database, ingest_id: int, scope: str) -> None:
         """
     )
     execute("drop table temp.usage_scope")
-
-
-def _log_failure(db, file: str, started: str, error: StackTrackerError, result: LoginsResult) -> None:
-    """Every failed run leaves a row in ``ingests`` saying why."""
-    with db.conn:
-        db.execute(
-            "insert into ingests (kind, file, rows_read, rows_written, rows_rejected, started_at, finished_at, status, message) "
-            "values (?, ?, ?, 0, ?, ?, ?, 'failed', ?)",
-            [KIND, file, result.sign_ins, None, started, now(), str(error)],
-        )
-

@@ -38,7 +38,7 @@ from . import reports
 from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, ensure_unassigned_team, load_directory
 from .errors import StackTrackerError
-from .ingest import MAX_PROBLEMS, IngestError, now
+from .ingest import MAX_PROBLEMS, IngestError, logged_run
 from .privacy import normalise_identifier
 from .readers import ReadError, open_source
 from .sources import Timestamps
@@ -131,50 +131,30 @@ def import_users(
     if active_days < 1:
         raise StackTrackerError("--active-days must be 1 or more")
     window_start = (as_of_date - dt.timedelta(days=active_days - 1)).isoformat()
-    conn = db.conn
-    started = now()
-    if conn.in_transaction:
-        conn.commit()
-    conn.execute("begin immediate")
     result = UsersResult(file=path.name, tool=tool, period=as_of_date.isoformat()[:7], as_of=as_of_date.isoformat(), active_days=active_days)
-    try:
-        ingest_id = conn.execute(
-            "insert into ingests (kind, file, started_at, status) values (?, ?, ?, 'running')", [KIND, path.name, started]
-        ).lastrowid
-        result.ingest_id = ingest_id
-        applications = ApplicationResolver(db, ingest_id, allow_new=allow_new)
+    with logged_run(db, KIND, path.name) as run:
+        result.ingest_id = run.id
+        applications = ApplicationResolver(db, run.id, allow_new=allow_new)
         tool_slug = applications.tool(tool)
         if tool_slug is None:
             raise StackTrackerError(
                 f"unknown tool {tool!r}: add it to the inventory or an aliases file, or pass --allow-new to record it as an unreviewed tool"
             )
         result.tool = applications.resolver.tool_names.get(tool_slug, tool)
-        people = load_directory(db, Path(directory) if directory else None, ingest_id=ingest_id, allow_new=allow_new)
+        people = load_directory(db, Path(directory) if directory else None, ingest_id=run.id, allow_new=allow_new)
         result.warnings += people.warnings
-        counts, sha256 = _count(path, result, people, window_start, date_format, sheet, progress)
+        try:
+            counts, sha256 = _count(path, result, people, window_start, date_format, sheet, progress)
+        finally:
+            run.rows_read = result.users
         if result.unassigned_people:
-            ensure_unassigned_team(db, ingest_id)
-        _write(db, tool_slug, result, counts, ingest_id)
+            ensure_unassigned_team(db, run.id)
+        _write(db, tool_slug, result, counts, run.id)
         result.created = {"unreviewed tools": applications.created_tools, "aliases": applications.created_aliases,
                           "teams": people.created_teams}
         reports.refresh_derived(db)
-        conn.execute(
-            "update ingests set sha256 = ?, rows_read = ?, rows_written = ?, rows_rejected = 0, finished_at = ?, "
-            "status = 'ok', message = ? where id = ?",
-            [sha256, result.users, result.inserted + result.updated, now(), result.summary(), ingest_id],
-        )
-        conn.commit()
+        run.commit(sha256=sha256, rows_read=result.users, rows_written=result.inserted + result.updated, message=result.summary())
         return result
-    except BaseException as error:
-        conn.rollback()
-        if isinstance(error, StackTrackerError):
-            with conn:
-                conn.execute(
-                    "insert into ingests (kind, file, rows_read, rows_written, started_at, finished_at, status, message) "
-                    "values (?, ?, ?, 0, ?, ?, 'failed', ?)",
-                    [KIND, path.name, result.users, started, now(), str(error)],
-                )
-        raise
 
 
 def _count(path: Path, result: UsersResult, people, window_start: str, date_format: str | None, sheet: str | None,
