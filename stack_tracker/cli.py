@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .demo import build_demo
 from .errors import StackTrackerError
 from .ingest import IngestResult, Options, ingest as ingest_file
 from .kinds import KINDS
+from .maintenance import backup as backup_database, check as check_database, database_error, open_existing
 from .output import FORMATS as REPORT_FORMATS, render
 from .readers import FORMATS
 from .reports import REPORTS, run_report
@@ -26,7 +28,11 @@ from .taxonomy import init as init_database
 
 
 def friendly_errors(command):
-    """Show a `StackTrackerError` as a message and exit status 1, never a traceback."""
+    """Show a `StackTrackerError` as a message and exit status 1, never a traceback.
+
+    So are SQLite's errors about the database file itself (another command
+    writing to it, damaged, not a database); any other is a bug, shown in full.
+    """
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -34,6 +40,11 @@ def friendly_errors(command):
             return command(*args, **kwargs)
         except StackTrackerError as error:
             raise click.ClickException(str(error)) from None
+        except sqlite3.DatabaseError as error:
+            explained = database_error(error, kwargs.get("db_path") or kwargs.get("path") or "the database")
+            if explained is None:
+                raise
+            raise click.ClickException(str(explained)) from None
 
     return wrapper
 
@@ -266,9 +277,12 @@ def serve(path, host, port):
               help="Deploy the site with `datasette publish` (the platform's own tool must be installed and signed in).")
 @click.option("--app", metavar="NAME", help="With --to: the Cloud Run service or Heroku app to deploy to.")
 @click.option("--dry-run", is_flag=True, help="With --to: print the datasette publish command instead of running it.")
+@click.option("--password-hash", metavar="HASH", envvar="STACK_TRACKER_PASSWORD_HASH", show_envvar=True,
+              help="Make the site private: readers sign in as 'viewer' with the password this is the hash of "
+                   "(make it with `datasette hash-password`).")
 @silent_option
 @friendly_errors
-def publish(db_path, outdir, platform, app, dry_run, silent):
+def publish(db_path, outdir, platform, app, dry_run, password_hash, silent):
     """Write a deployable Datasette site for DB to OUTDIR, or deploy it.
 
     OUTDIR gets a copy of the database as stack.db with the report tables,
@@ -276,11 +290,15 @@ def publish(db_path, outdir, platform, app, dry_run, silent):
     per-person rows, no e-mail address but the owner contacts you published),
     metadata.yml, templates, the site's plugin, settings, an inspect file,
     pinned requirements and a README. `stack-tracker serve OUTDIR` serves it
-    read-only. With --to, the same files go to `datasette publish`.
+    read-only. With --to, the same files go to `datasette publish`. With a
+    password hash, every page and the JSON API ask for the password.
 
     \b
         stack-tracker publish stack.db site/
         stack-tracker serve site/
+        datasette hash-password        # prints the hash of a password you type
+        export STACK_TRACKER_PASSWORD_HASH='pbkdf2_sha256$480000$...'
+        stack-tracker publish stack.db private-site/
         stack-tracker publish stack.db --to cloudrun --app martech-stack
         stack-tracker publish stack.db site/ --to heroku --app martech-stack --dry-run
     """
@@ -296,8 +314,9 @@ def publish(db_path, outdir, platform, app, dry_run, silent):
             click.echo(result.summary(), err=True)
 
     if outdir is None:
-        sys.exit(deploy_database(db_path, platform, app=app, on_published=echo_published))
-    echo_published(publish_site(db_path, outdir))
+        sys.exit(deploy_database(db_path, platform, app=app, password_hash=password_hash,
+                                 on_published=echo_published))
+    echo_published(publish_site(db_path, outdir, password_hash=password_hash))
     if platform is None:
         if not silent:
             click.echo(f"Serve it with: stack-tracker serve {outdir}", err=True)
@@ -330,6 +349,114 @@ def demo(db_path, port, no_serve, silent):
     if not no_serve:
         click.echo(f"Serving {db_path} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
         sys.exit(serve_site(db_path, port=port))
+
+
+@cli.command()
+@database_argument()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@silent_option
+@friendly_errors
+def backup(db_path, file, force, silent):
+    """Copy DB to FILE, safely while the database is in use.
+
+    The copy is one consistent state (before or after an ingest running at
+    the same time, never half of one), is checked before it replaces
+    anything, and is a single file, ready to store elsewhere. The key file
+    that pseudonymises people is not copied: keep it with your backups.
+
+    \b
+        stack-tracker backup stack.db backups/stack-2026-03-31.db
+        stack-tracker backup stack.db stack-copy.db --force
+    """
+    db = open_existing(db_path)
+    with click.progressbar(length=1, label=db_path.name, file=sys.stderr,
+                           hidden=silent or not sys.stderr.isatty()) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        result = backup_database(db, file, force=force, progress=progress)
+    echo_result(result, silent)
+
+
+@cli.command()
+@database_argument()
+@click.option("--repair", is_flag=True, help="Rebuild the derived report tables if they disagree with the base tables.")
+@friendly_errors
+def check(db_path, repair):
+    """Check that DB is intact and consistent; exit 1 saying what is wrong if not.
+
+    Runs SQLite's integrity and foreign key checks, lists rows that name a
+    team, tool or capability the database lacks (grouped, with counts), and
+    checks that the report tables agree with the base tables. Prints "ok: …"
+    when all is well. Nothing is changed, except with --repair.
+
+    \b
+        stack-tracker check stack.db
+        stack-tracker check stack.db --repair
+    """
+    db = open_existing(db_path)
+    result = check_database(db, repair=repair)
+    for repaired in result.repaired:
+        click.echo(f"repaired: {repaired}", err=True)
+    if not result.ok:
+        raise click.ClickException(result.summary())
+    click.echo(result.summary())
+
+
+# -- A synthetic organisation at any scale -----------------------------------
+from .generate import generate as generate_organisation  # noqa: E402
+
+
+@cli.command()
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--teams", type=int, required=True, help="Teams in the organisation (at least 2).")
+@click.option("--tools", type=int, required=True, help="Tools in the inventory (at least 5).")
+@click.option("--months", type=int, required=True, help="Months of usage, ending with --end.")
+@click.option("--users", type=int, required=True, help="People in the organisation (at least one per team).")
+@click.option("--events", type=int, default=0, show_default=True,
+              help="Also write an Okta System Log of this many events (okta.jsonl) and a people directory (directory.csv).")
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed and arguments give the same files.")
+@click.option("--end", default="2026-11", show_default=True, metavar="YYYY-MM", help="The last month of usage and sign-ins.")
+@click.option("--force", is_flag=True, help="Write into OUTDIR even if it holds files (the generated ones are replaced).")
+@silent_option
+@friendly_errors
+def generate(outdir, teams, tools, months, users, events, seed, end, force, silent):
+    """Write a synthetic organisation to OUTDIR, in the shapes of the sample's files.
+
+    Teams, tools, aliases, tool capabilities, needs, monthly usage and
+    integrations, with the findings of real stacks planted at any scale:
+    tools nearly every team uses and a long tail, overlaps, gaps, shelfware,
+    one-person tools, shadow IT, renewals over the coming year. With
+    --events, also an Okta System Log and a people directory. Load it the way
+    the sample loads (usage with --allow-new: it names tools missing from the
+    inventory).
+
+    \b
+        stack-tracker generate org/ --teams 12 --tools 60 --months 12 --users 300 --events 100000
+        stack-tracker init org.db
+        stack-tracker ingest org.db teams org/teams.csv
+        stack-tracker ingest org.db tools org/tools.csv
+        stack-tracker ingest org.db aliases org/aliases.csv
+        stack-tracker ingest org.db tool-capabilities org/tool-capabilities.csv
+        stack-tracker ingest org.db needs org/needs.csv
+        stack-tracker ingest org.db usage org/usage.csv --allow-new
+        stack-tracker ingest org.db integrations org/integrations.csv
+        stack-tracker import-logins org.db org/okta.jsonl --source okta --directory org/directory.csv
+    """
+    with click.progressbar(length=0, label=outdir.name, file=sys.stderr,
+                           hidden=silent or not sys.stderr.isatty()) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        result = generate_organisation(outdir, teams=teams, tools=tools, months=months, users=users, events=events,
+                                       seed=seed, end=end, force=force, progress=progress)
+    if not silent:
+        click.echo(result.summary(), err=True)
 
 
 # -- Real usage data: sign-in logs and vendor user exports -------------------

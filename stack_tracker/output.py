@@ -6,9 +6,10 @@ import csv
 import io
 import json
 
+# One definition of a spreadsheet-safe cell, shared with the published site's CSV exports.
+from .site_plugins.safe_csv import spreadsheet_safe
+
 FORMATS = ("table", "markdown", "csv", "json")
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def display(value: object) -> str:
@@ -18,13 +19,6 @@ def display(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
     return str(value)
-
-
-def spreadsheet_safe(value: object) -> object:
-    """Text that a spreadsheet would run as a formula is quoted so it stays text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def render(rows: list[dict], fmt: str) -> str:

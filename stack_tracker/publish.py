@@ -26,14 +26,21 @@ is redacted, except the owner contacts the ops team chose to publish
 (``tools.owner_contact``). The file is then vacuumed, so deleted text does not
 linger in free pages.
 
+Access: a site is public unless a password hash is given; then every page and
+the JSON API refuse anyone who has not signed in as `SITE_ACCOUNT` with that
+password (the ``datasette-auth-passwords`` plugin, pinned in the site's
+requirements and installed on the platform).
+
 Example::
 
     publish(Path("stack.db"), Path("site"))
+    publish(Path("stack.db"), Path("private-site"), password_hash="pbkdf2_sha256$480000$…")
     subprocess.run(deploy_command(Path("site"), "cloudrun", app="martech-stack"))
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shlex
@@ -55,7 +62,8 @@ from .errors import StackTrackerError
 from .reports import refresh_derived
 from .resources import resource
 from .schema import ensure_schema
-from .site import PLUGINS_DIR, SEARCHABLE, SETTINGS, enable_search, is_published_site, site_metadata, site_templates
+from .site import (PASSWORD_PLUGIN, PLUGINS_DIR, SEARCHABLE, SETTINGS, enable_search, is_private_site,
+                   is_published_site, site_metadata, site_templates)
 
 DATABASE_FILE = "stack.db"
 PLATFORMS = ("cloudrun", "heroku")
@@ -67,6 +75,17 @@ PERSONAL_TABLES = ("user_activity", "user_activity_days")
 PUBLISHED_CONTACTS = {("tools", "owner_contact")}
 EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 REDACTED = "[redacted]"
+#: The one account of a private site: readers sign in as it with the password they were given.
+SITE_ACCOUNT = "viewer"
+#: What `datasette hash-password` prints (algorithm, iterations, salt, hash).
+PASSWORD_HASH = re.compile(r"pbkdf2_sha256\$\d+\$[^$\s]+\$[^$\s]+")
+# Who can read the site, in its README.
+PUBLIC_ACCESS = """The site is public: anyone who can reach it can read every page. (`stack-tracker publish
+--password-hash` writes a private one.)"""
+PRIVATE_ACCESS = f"""The site is private: every page, the JSON API, the CSV exports and the charts' SQL refuse
+anyone who has not signed in at `/-/login` as `{SITE_ACCOUNT}` with the password they were given
+({PASSWORD_PLUGIN}; the password's hash is in `metadata.yml`). To change the password,
+make a new hash with `datasette hash-password` and publish again."""
 
 
 class PublishError(StackTrackerError):
@@ -80,23 +99,28 @@ class PublishResult:
     directory: Path
     database_bytes: int
     tables: int
+    private: bool = False
 
     def summary(self) -> str:
         """One line saying what was written, for the command line."""
+        access = f"; private: readers sign in at /-/login as {SITE_ACCOUNT}" if self.private else ""
         return (f"Wrote {self.directory}: {DATABASE_FILE} ({self.database_bytes / 2**20:.1f} MiB, {self.tables} tables), "
-                "metadata, templates, plugin, inspect file, requirements and README")
+                f"metadata, templates, plugins, inspect file, requirements and README{access}")
 
 
-def publish(db_path: Path, outdir: Path) -> PublishResult:
+def publish(db_path: Path, outdir: Path, *, password_hash: str | None = None) -> PublishResult:
     """Write the deployable site for ``db_path`` to ``outdir``.
 
     ``outdir`` must be missing, empty or an earlier published site (which is
     replaced). The site is built beside it and moved into place at the end, so
-    a failure leaves what was there untouched.
+    a failure leaves what was there untouched. With ``password_hash`` (from
+    ``datasette hash-password``) the site is private.
     """
     db_path, outdir = Path(db_path), Path(outdir)
     if not db_path.is_file():
         raise PublishError(f"{db_path}: no such database")
+    if password_hash is not None:
+        check_password_hash(password_hash)
     if outdir.exists() and not (outdir.is_dir() and (is_published_site(outdir) or not any(outdir.iterdir()))):
         raise PublishError(f"{outdir} exists and is not a published site: choose a new or empty directory")
     outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +128,7 @@ def publish(db_path: Path, outdir: Path) -> PublishResult:
     try:
         building.chmod(0o755)  # mkdtemp's 0700 is no mode to deploy
         build_database(db_path, building / DATABASE_FILE)
-        write_site_files(building)
+        write_site_files(building, password_hash=password_hash)
         if outdir.exists():
             shutil.rmtree(outdir)
         building.rename(outdir)
@@ -116,7 +140,7 @@ def publish(db_path: Path, outdir: Path) -> PublishResult:
         count = len(tables.table_names())
     finally:
         tables.close()
-    return PublishResult(outdir, (outdir / DATABASE_FILE).stat().st_size, count)
+    return PublishResult(outdir, (outdir / DATABASE_FILE).stat().st_size, count, private=password_hash is not None)
 
 
 def build_database(source: Path, target: Path) -> None:
@@ -175,10 +199,35 @@ def redact_emails(value: object) -> object:
     return EMAIL.sub(REDACTED, value) if isinstance(value, str) else value
 
 
-def write_site_files(directory: Path) -> None:
-    """Everything beside the database: metadata, settings, templates, plugin, inspect file, requirements, README."""
+def check_password_hash(password_hash: str) -> None:
+    """Refuse anything but a hash from ``datasette hash-password``: above all, the password itself."""
+    if not PASSWORD_HASH.fullmatch(password_hash.strip()):
+        raise PublishError("the password hash must be what `datasette hash-password` prints "
+                           "(pbkdf2_sha256$…), not the password; in a shell, put it in single quotes")
+    if importlib.util.find_spec(PASSWORD_PLUGIN.replace("-", "_")) is None:
+        raise PublishError(f"a private site needs {PASSWORD_PLUGIN}: pip install {PASSWORD_PLUGIN}")
+
+
+def private_metadata(metadata: dict, password_hash: str) -> dict:
+    """``metadata`` for a site only `SITE_ACCOUNT`, signed in with the password, may read."""
+    metadata.setdefault("plugins", {})[PASSWORD_PLUGIN] = {
+        f"{SITE_ACCOUNT}_password_hash": password_hash.strip(),
+        "actors": {SITE_ACCOUNT: {"id": SITE_ACCOUNT}},
+    }
+    # Every view checks view-instance (the instance's `allow`); arbitrary SQL is denied apart as well.
+    metadata["allow"] = {"id": SITE_ACCOUNT}
+    metadata["allow_sql"] = {"id": SITE_ACCOUNT}
+    return metadata
+
+
+def write_site_files(directory: Path, *, password_hash: str | None = None) -> None:
+    """Everything beside the database: metadata, settings, templates, plugins, inspect file, requirements, README."""
+    private = password_hash is not None
+    metadata = site_metadata(DATABASE_FILE)
+    if private:
+        metadata = private_metadata(metadata, password_hash)
     (directory / "metadata.yml").write_text(
-        yaml.safe_dump(site_metadata(DATABASE_FILE), sort_keys=False, allow_unicode=True, width=110), encoding="utf-8"
+        yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8"
     )
     (directory / "settings.json").write_text(json.dumps(datasette_settings(), indent=2) + "\n", encoding="utf-8")
     templates = resource("templates")
@@ -193,8 +242,8 @@ def write_site_files(directory: Path) -> None:
         [sys.executable, "-m", "datasette", "inspect", DATABASE_FILE, "--inspect-file", "inspect-data.json"],
         cwd=directory, check=True, capture_output=True,
     )
-    (directory / "requirements.txt").write_text(requirements(), encoding="utf-8")
-    (directory / "README.md").write_text(deploy_readme(), encoding="utf-8")
+    (directory / "requirements.txt").write_text(requirements(private), encoding="utf-8")
+    (directory / "README.md").write_text(deploy_readme(private), encoding="utf-8")
 
 
 def datasette_settings() -> dict[str, object]:
@@ -205,10 +254,15 @@ def datasette_settings() -> dict[str, object]:
     }
 
 
-def pinned_versions() -> dict[str, str]:
+def site_packages(private: bool) -> tuple[str, ...]:
+    """What a site runs on: a private one needs the password plugin too."""
+    return SITE_PACKAGES + ((PASSWORD_PLUGIN,) if private else ())
+
+
+def pinned_versions(private: bool = False) -> dict[str, str]:
     """The installed version of each package the site runs on."""
     versions = {}
-    for package in SITE_PACKAGES:
+    for package in site_packages(private):
         try:
             versions[package] = package_metadata.version(package)
         except package_metadata.PackageNotFoundError:
@@ -216,24 +270,25 @@ def pinned_versions() -> dict[str, str]:
     return versions
 
 
-def requirements() -> str:
+def requirements(private: bool = False) -> str:
     """requirements.txt: exactly the versions this site was built and tested with."""
     lines = [f"# The versions this site was built and tested with (stack-tracker {__version__})."]
-    lines += [f"{package}=={version}" for package, version in pinned_versions().items()]
+    lines += [f"{package}=={version}" for package, version in pinned_versions(private).items()]
     return "\n".join(lines) + "\n"
 
 
-def deploy_readme() -> str:
+def deploy_readme(private: bool = False) -> str:
     """The README for whoever deploys the site, from ``templates/publish/README.md``."""
     text = resource("templates/publish/README.md").read_text(encoding="utf-8")
     return string.Template(text).safe_substitute(
         version=__version__,
-        requirements="\n".join(f"{package}=={version}" for package, version in pinned_versions().items()),
-        publish_options=shlex.join(_publish_options(Path("."))),
+        requirements="\n".join(f"{package}=={version}" for package, version in pinned_versions(private).items()),
+        publish_options=shlex.join(_publish_options(Path("."), private)),
+        access=PRIVATE_ACCESS if private else PUBLIC_ACCESS,
     )
 
 
-def _publish_options(directory: Path) -> list[str]:
+def _publish_options(directory: Path, private: bool) -> list[str]:
     """The options `datasette publish` needs for this site, whatever the platform."""
     settings = " ".join(f"--setting {name} {value}" for name, value in SETTINGS.items())
     options = [
@@ -242,7 +297,7 @@ def _publish_options(directory: Path) -> list[str]:
         "--template-dir", str(directory / "templates"),
         "--plugins-dir", str(directory / "plugins"),
     ]
-    for package, version in pinned_versions().items():
+    for package, version in pinned_versions(private).items():
         options += ["--install", f"{package}=={version}"]
     return options + ["--extra-options", settings]
 
@@ -257,7 +312,8 @@ def deploy_command(directory: Path, platform: str, *, app: str | None = None) ->
         raise PublishError(f"unknown platform {platform!r}: expected one of {', '.join(PLATFORMS)}")
     if not is_published_site(directory):
         raise PublishError(f"{directory} is not a published site")
-    command = [sys.executable, "-m", "datasette", "publish", platform, *_publish_options(Path(directory))]
+    options = _publish_options(Path(directory), is_private_site(directory))
+    command = [sys.executable, "-m", "datasette", "publish", platform, *options]
     if app:
         command += ["--service" if platform == "cloudrun" else "--name", app]
     return command
@@ -268,11 +324,11 @@ def deploy(directory: Path, platform: str, *, app: str | None = None) -> int:
     return subprocess.call(deploy_command(directory, platform, app=app))
 
 
-def deploy_database(db_path: Path, platform: str, *, app: str | None = None,
+def deploy_database(db_path: Path, platform: str, *, app: str | None = None, password_hash: str | None = None,
                     on_published=lambda result: None) -> int:
     """Publish ``db_path`` to a temporary directory and deploy it; returns the exit status."""
     with tempfile.TemporaryDirectory(prefix="stack-tracker-site-") as scratch:
-        result = publish(db_path, Path(scratch) / "site")
+        result = publish(db_path, Path(scratch) / "site", password_hash=password_hash)
         on_published(result)
         return deploy(result.directory, platform, app=app)
 

@@ -15,6 +15,11 @@ import sqlite_utils
 from .errors import StackTrackerError
 
 SCHEMA_VERSION = 1
+#: How long a command waits for another one's write to finish before giving up.
+#: A small file ingested into a database of a few million usage rows holds the
+#: write lock for tens of seconds (the report tables are rebuilt in the same
+#: transaction); readers never wait, in WAL mode.
+BUSY_TIMEOUT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -192,11 +197,32 @@ def open_database(path: str | Path, *, must_exist: bool = False) -> sqlite_utils
     if must_exist and not Path(path).exists():
         raise StackTrackerError(f"{path}: no such database; create it with: stack-tracker init {path}")
     db = sqlite_utils.Database(path)
-    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    refuse_foreign_database(db, path)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     ensure_schema(db)
     return db
+
+
+def refuse_foreign_database(db: sqlite_utils.Database, path: str | Path) -> None:
+    """Refuse a database this version must not change: another program's, or a newer stack-tracker's.
+
+    `ensure_schema` would otherwise add its tables to another program's
+    database, or stamp a newer schema with this version's number.
+    """
+    version = schema_version(db)
+    if version > SCHEMA_VERSION:
+        raise StackTrackerError(
+            f"{path} was written by a newer stack-tracker (schema version {version}; this one knows up to "
+            f"{SCHEMA_VERSION}): upgrade stack-tracker to use it"
+        )
+    tables = set(db.table_names())
+    if version == 0 and tables and not tables & set(TABLES):
+        raise StackTrackerError(
+            f"{path} is not a stack-tracker database (it has tables, none of them stack-tracker's): "
+            f"give a new file name to create one"
+        )
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:

@@ -22,6 +22,7 @@ published ``stack.db`` (as ``stack``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import signal
@@ -41,6 +42,8 @@ from .resources import resource
 METADATA_DATABASE = "stack"
 PLUGIN = "stack-tracker"
 DASHBOARDS_PLUGIN = "datasette-dashboards"
+#: What makes a published site private (`stack-tracker publish --password-hash`).
+PASSWORD_PLUGIN = "datasette-auth-passwords"
 PLUGINS_DIR = Path(__file__).with_name("site_plugins")
 SETTINGS = {
     # Facet suggestions run a query per column on every table page: too slow on big tables.
@@ -140,6 +143,12 @@ def is_published_site(path: Path) -> bool:
     return Path(path).is_dir() and (Path(path) / "stack.db").is_file() and (Path(path) / "metadata.yml").is_file()
 
 
+def is_private_site(path: Path) -> bool:
+    """Whether the published site in ``path`` asks its readers for a password."""
+    metadata = yaml.safe_load((Path(path) / "metadata.yml").read_text(encoding="utf-8")) or {}
+    return PASSWORD_PLUGIN in (metadata.get("plugins") or {})
+
+
 def datasette_command(db_path: Path, metadata_path: Path, *, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
     """The command line that runs Datasette live on ``db_path`` with the project's catalog, templates and plugin."""
     command = [
@@ -168,6 +177,10 @@ def serve(path: Path, *, host: str = "127.0.0.1", port: int = 8001) -> int:
         if not is_published_site(path):
             raise SiteError(f"{path} is not a published site (no stack.db and metadata.yml); "
                             f"write one with: stack-tracker publish DB {path}")
+        if is_private_site(path) and importlib.util.find_spec(PASSWORD_PLUGIN.replace("-", "_")) is None:
+            # Without the plugin nobody could sign in: every page would refuse everyone.
+            raise SiteError(f"{path} is a private site: install {PASSWORD_PLUGIN} to serve it "
+                            f"(pip install {PASSWORD_PLUGIN})")
         return _run(published_site_command(path, host=host, port=port))
     prepare_live_database(path)
     with tempfile.TemporaryDirectory(prefix="stack-tracker-") as scratch:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,6 +104,8 @@ def serving(args: list[str], port: int, timeout: float = 60, log: Path | None = 
                 try:
                     urllib.request.urlopen(f"{base}/-/versions.json", timeout=2)
                     break
+                except urllib.error.HTTPError:
+                    break  # it answers, if only to refuse: a private site
                 except OSError:
                     if process.poll() is not None or time.monotonic() > deadline:
                         output.seek(0)
@@ -111,6 +115,27 @@ def serving(args: list[str], port: int, timeout: float = 60, log: Path | None = 
         finally:
             process.terminate()
             process.wait(timeout=20)
+
+
+def read_position(process: subprocess.Popen, path: Path) -> int | None:
+    """How far a running ``process`` has read ``path`` (from Linux's /proc); None while it does not have it open.
+
+    Lets a test act at a known point of a long command, e.g. kill an ingest half-way through its file.
+    """
+    target = str(Path(path).resolve())
+    try:
+        descriptors = list(Path(f"/proc/{process.pid}/fd").iterdir())
+    except OSError:
+        return None
+    for descriptor in descriptors:
+        try:
+            if os.readlink(descriptor) != target:
+                continue
+            info = Path(f"/proc/{process.pid}/fdinfo/{descriptor.name}").read_text()
+        except OSError:  # closed in the meantime
+            continue
+        return int(next(line for line in info.splitlines() if line.startswith("pos:")).split()[1])
+    return None
 
 
 def fetch(url: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 import yaml
+from datasette_auth_passwords.utils import hash_password
 
 from conftest import FIXTURES, fetch, free_port, rows, run, serving, write
 from stack_tracker import publish as publish_module
@@ -67,7 +68,7 @@ def test_publish_writes_a_deployable_directory(site):
     assert metadata["plugins"]["stack-tracker"] == {"database": "stack"}
     assert json.loads((site / "settings.json").read_text())["suggest_facets"] is False
     assert json.loads((site / "inspect-data.json").read_text())["stack"]["file"] == "stack.db"
-    assert {"index.html", "row.html", "_tool.html", "_team.html", "pages/search.html"} <= {
+    assert {"index.html", "row.html", "_tool.html", "_team.html", "search.html"} <= {
         str(path.relative_to(site / "templates")) for path in (site / "templates").rglob("*.html")}
     assert not list((site / "templates").rglob("*.j2"))  # the summary's templates are not the site's
     assert (site / "plugins" / "stack_site.py").is_file()
@@ -102,26 +103,36 @@ def test_the_published_site_names_nobody(sample_db, tmp_path):
     # and an address a team wrote into a note.
     run("import-logins", db_path, FIXTURES / "logins" / "proxy-logins.csv", "--source", "csv",
         "--directory", FIXTURES / "logins" / "directory.csv", "--silent")
+    # Display names come with an identity provider's log and a vendor's user list.
+    run("import-logins", db_path, FIXTURES / "logins" / "okta-system-log.csv", "--source", "okta", "--silent")
+    run("import-users", db_path, FIXTURES / "users" / "salesforce-users.csv", "--tool", "Salesforce Sales Cloud",
+        "--as-of", "2024-03-31", "--date-format", "mdy", "--silent")
     rejected = write(tmp_path / "usage-from-bob.jones@corp.example.csv",
                      "team,tool,period,seats,active users\nbob.jones@corp.example,Slack,2026-11,1,1\n")
     run("ingest", db_path, "usage", rejected, "--silent", exit_code=1)
     run("ingest", db_path, "tools", write(tmp_path / "tools.csv", "tool,notes\nSlack,admin is eve.admin@corp.example\n"), "--silent")
-    assert rows(db_path, "select count(*) as n from user_activity")[0]["n"] > 0
+    people_months = rows(db_path, "select count(*) as n from user_activity")[0]["n"]
+    assert people_months > 0
 
     site = publish(db_path, tmp_path / "site").directory
+    # A private site adds a password's hash and an account, and no one's identity.
+    private = publish(db_path, tmp_path / "private", password_hash=hash_password("s3cret", iterations=1000)).directory
 
     identifiers = ["jane.doe@example.com", "raj.patel@example.com", "li.wei@example.com", "sam.contractor@example.com",
-                   "jdoe", "rpatel", "lwei", "bob.jones@corp.example", "eve.admin@corp.example"]
-    for path in site.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes().lower()
-            for identifier in identifiers:
-                assert identifier.encode() not in content, f"{identifier} in {path.relative_to(site)}"
-    assert not list(site.rglob("*.key"))
+                   "jdoe", "rpatel", "lwei", "bob.jones@corp.example", "eve.admin@corp.example",
+                   "jane doe", "raj patel", "li wei", "sam contractor"]
+    for directory in (site, private):
+        for path in directory.rglob("*"):
+            if path.is_file():
+                content = path.read_bytes().lower()
+                for identifier in identifiers:
+                    assert identifier.encode() not in content, f"{identifier} in {path.relative_to(directory)}"
+        assert not list(directory.rglob("*.key"))
+    assert b"s3cret" not in (private / "metadata.yml").read_bytes()
     # What the reports need stays: the sign-ins summed per tool, and the contacts the ops team published.
     published = site / DATABASE_FILE
     assert rows(published, "select count(*) as n from user_activity")[0]["n"] == 0
-    assert rows(published, "select sum(users) as n from tool_activity_summary")[0]["n"] == 5
+    assert rows(published, "select sum(users) as n from tool_activity_summary")[0]["n"] == people_months
     assert b"demand-gen@example.com" in published.read_bytes()
     assert rows(published, "select notes from tools where slug = 'slack'")[0]["notes"] == "admin is [redacted]"
 

@@ -17,6 +17,10 @@ Templates get these functions and a few filters:
 - ``names(table, slugs)``: display names of tools, teams or capabilities, by slug.
 
 Every call runs under the site's ``sql_time_limit_ms``; rows are dictionaries.
+
+It also serves ``/search`` (``templates/search.html``) as a route rather than as
+a ``pages/`` template: Datasette checks no permission before rendering those,
+and a private site must refuse its search to a reader who has not signed in.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 
-from datasette import hookimpl
+from datasette import Response, hookimpl
 from datasette.utils import derive_named_parameters, escape_fts, tilde_encode
 
 PLUGIN = "stack-tracker"
@@ -171,6 +175,18 @@ def web_url(value) -> str | None:
     """``value`` if it is an http(s) address, else None: never a ``javascript:`` link."""
     text = str(value or "").strip()
     return text if re.match(r"^https?://[^\s\"'<>]+$", text, re.IGNORECASE) else None
+
+
+async def search_page(datasette, request):
+    """``/search?q=``: the home page's search box, for readers who may see the database."""
+    database = database_name(datasette)
+    await datasette.ensure_permissions(request.actor, [("view-database", database), "view-instance"])
+    return Response.html(await datasette.render_template("search.html", request=request, view_name="search"))
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/search$", search_page)]
 
 
 @hookimpl

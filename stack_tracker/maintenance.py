@@ -1,0 +1,426 @@
+"""Keeping the database file safe: consistent backups, health checks, and what
+SQLite's errors about the file mean for a person.
+
+`backup(db, path)` copies a database that may be in use with SQLite's online
+backup API: the copy is one consistent state, the state before or after any
+ingest running at the same time, never half of one. `check(db)` says whether a
+database is intact and consistent, in plain words, and can rebuild the derived
+report tables when they no longer agree with the base tables.
+
+Example::
+
+    db = open_existing("stack.db")
+    backup(db, "stack-2026-03-31.db")
+    result = check(db, repair=True)
+    print(result.summary())
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import sqlite_utils
+
+from . import schema
+from .errors import StackTrackerError
+from .privacy import database_file, key_file_for
+from .reports import DERIVED_TABLES, refresh_derived
+
+#: Pages copied per backup step (4 MiB at SQLite's default page size): between
+#: steps the source is free, so the copy never holds up a writer for long.
+BACKUP_PAGES_PER_STEP = 1024
+#: A writer committing between two steps restarts the copy from the start, so
+#: that it stays one consistent state. After this many restarts the rest is
+#: copied in one step, from one snapshot: in WAL mode that blocks no writer.
+BACKUP_MAX_RESTARTS = 3
+#: `check` lists at most this many lines of the integrity check and this many
+#: keys per broken reference; the counts always cover everything.
+MAX_LISTED = 5
+
+
+class MaintenanceError(StackTrackerError):
+    """A backup or check that cannot be done: the file is missing, not a database, or in the way."""
+
+
+class DatabaseBusyError(MaintenanceError):
+    """Another connection held the write lock for longer than the busy timeout."""
+
+
+def database_error(error: sqlite3.DatabaseError, database: object) -> StackTrackerError | None:
+    """What an SQLite error about the database file means, for a person; None for any other error.
+
+    Errors about the file itself (another writer, not a database, damaged,
+    read-only) are the user's to act on. Any other SQLite error is a bug, and
+    is better shown in full.
+    """
+    name = getattr(error, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return DatabaseBusyError(
+            f"another stack-tracker command is writing to {database}; try again when it finishes "
+            f"(waited {schema.BUSY_TIMEOUT_SECONDS:g} s for it)"
+        )
+    if name == "SQLITE_NOTADB":
+        return MaintenanceError(f"{database} is not a SQLite database: is it the right file?")
+    if name.startswith("SQLITE_CORRUPT"):
+        return MaintenanceError(
+            f"{database} is damaged ({error}): `stack-tracker check {database}` says what is wrong; "
+            f"restore it from a backup"
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return MaintenanceError(f"{database} cannot be written ({error}): check the permissions of the file and its directory")
+    return None
+
+
+def open_existing(path: str | Path) -> sqlite_utils.Database:
+    """Open a database exactly as it is, to back up or check.
+
+    Unlike `schema.open_database` it upgrades nothing and writes nothing: a
+    damaged file or one from another version must be examined, not changed.
+    Raises `MaintenanceError` for a missing file or one that is not SQLite.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MaintenanceError(f"{path}: no such database")
+    db = sqlite_utils.Database(path)
+    db.execute(f"PRAGMA busy_timeout = {int(schema.BUSY_TIMEOUT_SECONDS * 1000)}")
+    try:
+        db.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        db.close()
+        raise (database_error(error, path) or error) from None
+    return db
+
+
+# ---------------------------------------------------------------------------
+# Backup
+
+
+@dataclass
+class BackupResult:
+    """What a backup copied, and what it could not."""
+
+    source: str
+    target: str
+    pages: int
+    page_size: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def bytes(self) -> int:
+        return self.pages * self.page_size
+
+    def summary(self) -> str:
+        """One line for people."""
+        return f"Backed up {self.source} to {self.target} ({self.bytes / 1_000_000:,.1f} MB, checked)"
+
+
+class _Restarted(Exception):
+    """The source changed under a stepped copy once too often."""
+
+
+def backup(
+    db: sqlite_utils.Database,
+    path: str | Path,
+    *,
+    force: bool = False,
+    pages_per_step: int = BACKUP_PAGES_PER_STEP,
+    progress: Callable[[int, int], None] | None = None,
+) -> BackupResult:
+    """Copy ``db`` to ``path``: one consistent state, safe while the database is in use.
+
+    The copy is written beside ``path`` under a temporary name, checked
+    (``PRAGMA quick_check``) and only then renamed into place, so ``path`` is
+    never left half-written. It is a single file in rollback-journal mode,
+    ready to copy elsewhere; opening it with stack-tracker turns WAL back on.
+    ``progress(pages_done, pages_total)`` is called after every step. Refuses
+    to overwrite ``path`` unless ``force``, and never overwrites the database
+    itself.
+    """
+    source = database_file(db)
+    if source is None:
+        raise MaintenanceError("an in-memory database has no file to back up")
+    target = Path(path)
+    if target.resolve() == source.resolve() or (target.exists() and os.path.samefile(target, source)):
+        raise MaintenanceError(f"{target} is the database itself: give the backup another name")
+    # Replacing the write-ahead log or the key file would lose what they hold.
+    companions = {source.resolve().with_name(source.name + suffix) for suffix in ("-wal", "-shm", "-journal")}
+    if target.resolve() in companions | {key_file_for(source.resolve())}:
+        raise MaintenanceError(f"{target} belongs to the database {source.name}: give the backup another name")
+    if target.is_dir():
+        raise MaintenanceError(f"{target} is a directory: give the backup a file name, e.g. {target / source.name}")
+    if target.exists() and not force:
+        raise MaintenanceError(f"{target} exists: pass --force to replace it")
+    if not target.parent.is_dir():
+        raise MaintenanceError(f"{target.parent}: no such directory")
+    descriptor, scratch_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(descriptor)
+    scratch = Path(scratch_name)
+    # The copy may be read by whoever may read the database, no one else.
+    scratch.chmod(stat.S_IMODE(source.stat().st_mode))
+    try:
+        copy = sqlite3.connect(scratch)
+        try:
+            _copy_pages(db.conn, copy, pages_per_step, progress)
+            # A backup should be one self-contained file, readable even from read-only media.
+            copy.execute("PRAGMA journal_mode = DELETE")
+            problems = [row[0] for row in copy.execute(f"PRAGMA quick_check({MAX_LISTED})")]
+            pages, page_size = (copy.execute(f"PRAGMA {pragma}").fetchone()[0] for pragma in ("page_count", "page_size"))
+        finally:
+            copy.close()
+        if problems != ["ok"]:
+            raise MaintenanceError(
+                f"the copy of {source.name} failed its check ({'; '.join(problems)}): the database is damaged; "
+                f"run stack-tracker check {source}"
+            )
+        os.replace(scratch, target)
+    except sqlite3.DatabaseError as error:
+        raise (database_error(error, source) or error) from None
+    finally:
+        scratch.unlink(missing_ok=True)
+    warnings = []
+    key_file = key_file_for(source.resolve())
+    if key_file.exists():
+        warnings.append(
+            f"{key_file.name}, the key that pseudonymises people, is not in the backup: keep a copy of it with "
+            f"your backups, or sign-ins imported into a restored database will not match"
+        )
+    return BackupResult(source=source.name, target=str(target), pages=pages, page_size=page_size, warnings=warnings)
+
+
+def _copy_pages(source: sqlite3.Connection, copy: sqlite3.Connection, pages_per_step: int, progress) -> None:
+    """The online backup, in steps; in one step once writers have restarted it too often."""
+    restarts = 0
+    remaining_before: int | None = None
+
+    def on_step(status: int, remaining: int, total: int) -> None:
+        nonlocal restarts, remaining_before
+        if remaining_before is not None and remaining >= remaining_before:
+            restarts += 1
+            if restarts > BACKUP_MAX_RESTARTS:
+                raise _Restarted()
+        remaining_before = remaining
+        if progress:
+            progress(total - remaining, total)
+
+    try:
+        source.backup(copy, pages=pages_per_step, progress=on_step)
+    except _Restarted:
+        source.backup(copy, pages=-1)
+        if progress:
+            total = copy.execute("PRAGMA page_count").fetchone()[0]
+            progress(total, total)
+
+
+# ---------------------------------------------------------------------------
+# Check
+
+#: The keys each derived report table must have, and a query giving the same
+#: keys from the tables it is built from: comparing the two (index lookups and
+#: one sort) is cheap where rebuilding is not. A derived table not listed here
+#: is not compared: `tool_pair_shared_users`, for one, because knowing its keys
+#: takes the person-by-person join that builds it.
+DERIVED_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "usage_effective": (("period", "team", "tool"), "select period, team, tool from usage"),
+    "tool_period_summary": (("period", "tool"), "select period, tool from usage"),
+    "tool_activity_summary": (("period", "tool"), "select period, tool from user_activity"),
+    "team_tool_activity_summary": (
+        ("period", "team", "tool"),
+        "select period, team, tool from user_activity where team is not null",
+    ),
+    "tool_blast_radius": (
+        ("tool",),
+        "select upstream_tool from integration_flows where downstream_tool <> upstream_tool",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, in words a person can act on; ``repairable`` if `check` can fix it."""
+
+    message: str
+    repairable: bool = False
+
+
+@dataclass
+class CheckResult:
+    """What `check` found in a database, and what it repaired."""
+
+    database: str
+    findings: list[Finding] = field(default_factory=list)
+    rows_checked: int = 0
+    repaired: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def summary(self) -> str:
+        """``ok: …`` for a healthy database, else one line per finding."""
+        if self.ok:
+            return (
+                f"ok: {self.database}: the file is intact, its {self.rows_checked:,} rows refer only to rows "
+                f"that exist, and the report tables agree with them"
+            )
+        count = len(self.findings)
+        lines = [f"{self.database}: {count} problem{'s' if count != 1 else ''}"]
+        lines += [f"- {finding.message}" for finding in self.findings]
+        return "\n".join(lines)
+
+
+def check(db: sqlite_utils.Database, *, repair: bool = False) -> CheckResult:
+    """Whether ``db`` is intact and consistent; with ``repair``, rebuild out-of-date report tables.
+
+    In order, stopping where later checks could not be trusted: the file's
+    structure (``PRAGMA integrity_check``), the schema (a stack-tracker
+    database of a version this one reads, no table missing), references
+    between rows (``PRAGMA foreign_key_check``, orphans grouped by table,
+    column and key), and whether the derived report tables hold the keys
+    the base tables give them (`DERIVED_KEYS`).
+    """
+    source = database_file(db)
+    result = CheckResult(database=source.name if source else ":memory:")
+    try:
+        damage = _integrity_problems(db, result.database)
+        if damage:
+            result.findings.append(Finding(damage))
+            return result
+        missing = _missing_tables(db, result.database)
+        if missing:
+            # References to missing tables and report tables with nothing to agree with cannot be checked.
+            result.findings.append(missing)
+            return result
+        result.rows_checked = sum(db.table(name).count for name in schema.TABLES)
+        result.findings += _broken_references(db, list(schema.TABLES))
+        stale = _stale_derived_tables(db)
+        if stale and repair:
+            rebuild_derived_tables(db)
+            result.repaired.append("rebuilt the derived report tables from the base tables")
+            stale = _stale_derived_tables(db)
+        if stale:
+            result.findings.append(Finding(
+                f"the derived report tables are out of date ({'; '.join(stale)}): "
+                f"run stack-tracker check {result.database} --repair",
+                repairable=True,
+            ))
+    except sqlite3.DatabaseError as error:
+        if not _is_damage(error):
+            raise
+        result.findings.append(Finding(_damaged(result.database, str(error))))
+    return result
+
+
+def _is_damage(error: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite gave up reading because the file is damaged (rather than busy, or a bug)."""
+    return (getattr(error, "sqlite_errorname", "") or "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
+def _damaged(database: str, detail: str) -> str:
+    return (
+        f"the database file is damaged ({detail}): restore it from a backup, or rescue what is left "
+        f"with: sqlite3 {database} .recover | sqlite3 recovered.db"
+    )
+
+
+def _integrity_problems(db: sqlite_utils.Database, database: str) -> str | None:
+    """The damage ``PRAGMA integrity_check`` finds, in one line; None when the file is intact."""
+    try:
+        found = [row[0] for row in db.execute(f"PRAGMA integrity_check({MAX_LISTED + 1})")]
+    except sqlite3.DatabaseError as error:
+        if not _is_damage(error):
+            raise
+        return _damaged(database, str(error))
+    if found == ["ok"]:
+        return None
+    # A message may hold several lines, under a header naming the schema ("*** in database main ***").
+    lines = [line for message in found for line in message.splitlines() if line and not line.startswith("***")]
+    shown = "; ".join(lines[:MAX_LISTED]) + ("; …" if len(lines) > MAX_LISTED else "")
+    return _damaged(database, f"integrity check: {shown}")
+
+
+def _missing_tables(db: sqlite_utils.Database, database: str) -> Finding | None:
+    """Tables this version declares that the database lacks; raises for a database that is not ours."""
+    schema.refuse_foreign_database(db, database)
+    present = set(db.table_names())
+    missing = [name for name in [*schema.TABLES, *DERIVED_TABLES] if name not in present]
+    if not missing:
+        return None
+    return Finding(f"tables missing: {', '.join(missing)}: run stack-tracker init on the database to add them")
+
+
+def _broken_references(db: sqlite_utils.Database, tables: list[str]) -> list[Finding]:
+    """Rows naming a row that does not exist, grouped by table, column and key, with counts.
+
+    ``PRAGMA foreign_key_check`` finds which references are broken; only
+    those are then grouped by the key they name.
+    """
+    findings = []
+    for table in tables:
+        broken = db.execute(f"select distinct fkid from pragma_foreign_key_check('{table}')").fetchall()
+        if not broken:
+            continue
+        references = {
+            row[0]: (row[1], row[2], row[3])
+            for row in db.execute(f"select id, [table], [from], [to] from pragma_foreign_key_list('{table}')")
+        }
+        for (fkid,) in broken:
+            parent, column, parent_column = references[fkid]
+            keys = db.execute(
+                f"select [{column}], count(*) from [{table}] as child where [{column}] is not null and not exists "
+                f"(select 1 from [{parent}] where [{parent}].[{parent_column}] = child.[{column}]) "
+                f"group by 1 order by 2 desc, 1"
+            ).fetchall()
+            findings.append(Finding(_orphans_message(table, column, parent, keys)))
+    return findings
+
+
+def _orphans_message(table: str, column: str, parent: str, keys: list[tuple[object, int]]) -> str:
+    total = sum(count for _, count in keys)
+    listed = ", ".join(f"{key!r} ({count} row{'s' if count != 1 else ''})" for key, count in keys[:MAX_LISTED])
+    if len(keys) > MAX_LISTED:
+        listed += f" and {len(keys) - MAX_LISTED} more"
+    article = "an" if column[0] in "aeiou" else "a"
+    names = "name" if total != 1 else "names"
+    return (
+        f"{total} {table} row{'s' if total != 1 else ''} {names} {article} {column} that is not in {parent}: {listed}"
+    )
+
+
+def _stale_derived_tables(db: sqlite_utils.Database) -> list[str]:
+    """For each derived table whose keys differ from its base tables', how they differ."""
+    stale = []
+    for table, (keys, base_sql) in DERIVED_KEYS.items():
+        if table not in DERIVED_TABLES:
+            continue
+        columns = ", ".join(f"[{key}]" for key in keys)
+        lacking = db.execute(f"select count(*) from ({base_sql} except select {columns} from [{table}])").fetchone()[0]
+        extra = db.execute(f"select count(*) from (select {columns} from [{table}] except {base_sql})").fetchone()[0]
+        if lacking or extra:
+            stale.append(
+                f"{table}: {lacking:,} ({', '.join(keys)}) of the base tables missing, {extra:,} no longer in them"
+            )
+    return stale
+
+
+def rebuild_derived_tables(db: sqlite_utils.Database) -> None:
+    """Rebuild every derived report table in one write transaction.
+
+    ``begin immediate`` takes the write lock first, waiting for a running
+    ingest to finish, so the rebuild reads the base tables as they stand.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("begin immediate")
+    try:
+        refresh_derived(db)
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
