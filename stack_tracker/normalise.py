@@ -8,6 +8,7 @@ can act on.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -35,19 +36,31 @@ def lookup_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+#: The largest whole number SQLite stores (a signed 64-bit integer).
+LARGEST_INT = 2**63 - 1
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:(?P<mark>[.,])\d{3})(?:(?P=mark)\d{3})*")
+
+
 def parse_int(text: str, *, allow_negative: bool = False) -> int:
-    """A whole number, with thousands separators allowed: ``1,200`` -> 1200."""
+    """A whole number, with thousands separators allowed: ``1,200`` and ``1.200`` -> 1200."""
     try:
         number = int(text)
     except ValueError:
         number = _int_with_separators(text)
     if number < 0 and not allow_negative:
         raise BadValue("expected a number that is zero or more")
+    if abs(number) > LARGEST_INT:
+        raise BadValue("is too large: expected a count, at most 9,223,372,036,854,775,807")
     return number
 
 
 def _int_with_separators(text: str) -> int:
-    cleaned = text.replace(",", "").replace("_", "").replace(" ", "")
+    cleaned = text.replace("_", "").replace(" ", "").replace("'", "")
+    # As in amounts of money, a mark followed by groups of three digits groups
+    # thousands: "1.200" in a file saved with a European list separator is 1200.
+    if _THOUSANDS.fullmatch(cleaned) and len(cleaned) < 40:
+        return int(cleaned.replace(",", "").replace(".", ""))
+    cleaned = cleaned.replace(",", "")
     try:
         return int(cleaned)
     except ValueError:
@@ -94,6 +107,8 @@ def parse_money(text: str) -> tuple[float, str | None]:
         raise BadValue("expected an amount of money such as 12000, $12,000.00 or EUR 9.500") from None
     if match["k"]:
         amount *= 1_000 if match["k"] == "K" else 1_000_000
+    if not math.isfinite(float(amount)):
+        raise BadValue("is too large to be an amount of money")
     return float(amount), currency
 
 

@@ -26,6 +26,7 @@ import importlib.util
 import json
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -173,6 +174,7 @@ def serve(path: Path, *, host: str = "127.0.0.1", port: int = 8001) -> int:
     """Run Datasette on a database file or a published directory until interrupted;
     returns its exit status."""
     path = Path(path)
+    ensure_port_free(host, port)
     if path.is_dir():
         if not is_published_site(path):
             raise SiteError(f"{path} is not a published site (no stack.db and metadata.yml); "
@@ -187,6 +189,19 @@ def serve(path: Path, *, host: str = "127.0.0.1", port: int = 8001) -> int:
         metadata_path = Path(scratch) / "metadata.json"
         metadata_path.write_text(json.dumps(site_metadata(path), indent=2), encoding="utf-8")
         return _run(datasette_command(path, metadata_path, host=host, port=port))
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse, in words, a port another program listens on, before Datasette fails on it."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise SiteError(
+                f"cannot listen on {host}:{port} ({error.strerror}): another program, perhaps an earlier "
+                f"stack-tracker serve, is using it; stop it or pass --port with another number"
+            ) from None
 
 
 def _run(command: list[str]) -> int:

@@ -152,7 +152,7 @@ def import_users(
         _write(db, tool_slug, result, counts, run.id)
         result.created = {"unreviewed tools": applications.created_tools, "aliases": applications.created_aliases,
                           "teams": people.created_teams}
-        reports.refresh_derived(db)
+        reports.refresh_derived(db, changed={"usage"}, periods={result.period})  # one tool's month changed
         run.commit(sha256=sha256, rows_read=result.users, rows_written=result.inserted + result.updated, message=result.summary())
         return result
 

@@ -17,16 +17,22 @@ principals and managed identities.
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
 import os
 import sqlite3
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from conftest import content_hash, rows, run, write
 from stack_tracker import logins
+from stack_tracker.errors import StackTrackerError
 from stack_tracker.privacy import PseudonymKey
 
 LOGINS = Path(__file__).parent / "fixtures" / "logins"
@@ -474,3 +480,116 @@ def test_every_person_month_comes_from_its_days(org_db):
         where a.active_days is not d.days or a.events is not d.events or a.last_seen is not d.last""")
     assert mismatched == []
     assert os.path.exists(f"{org_db}.key")
+
+
+# ---------------------------------------------------------------------------
+# Large logs: read fast, and still read right
+
+
+def okta_events() -> list[dict]:
+    return [json.loads(line) for line in (LOGINS / "okta-system-log.jsonl").read_text().splitlines()]
+
+
+def compact(event: dict) -> str:
+    return json.dumps(event, separators=(",", ":"))
+
+
+def test_lines_are_passed_over_only_when_they_cannot_be_a_sign_in(org_db, tmp_path):
+    """Lines without the event type's name are not decoded; spaces and escapes must not hide a sign-in."""
+    lines = []
+    for number, event in enumerate(okta_events()):
+        text = json.dumps(event) if number % 2 else compact(event)  # with spaces and without
+        if number == 1:
+            text = text.replace('"user.authentication.sso"', '"user.authentication.ss\\u006f"')
+        lines.append(text + "\n")
+    assert lines[1].count("user.authentication.sso") == 0 and '": "' in lines[1]
+    result = import_logins(org_db, write(tmp_path / "spaced.jsonl", "".join(lines)), source="okta")
+    assert "7 successful sign-ins by 4 people to 3 tools" in result.output
+    assert "not counted: 2 events without a user, 3 events without an application, 1 failed sign-ins, 1 other events" in result.output
+    assert activity(org_db) == OKTA
+
+
+def test_times_with_an_offset_are_counted_on_their_utc_day(org_db, tmp_path):
+    events = [event for event in okta_events() if (event["actor"] or {}).get("alternateId") == "raj.patel@example.com"
+              and event["outcome"]["result"] == "SUCCESS" and event["eventType"] == "user.authentication.sso"]
+    early, late = dict(events[0], published="2024-04-01T01:30:00.000+02:00"), dict(events[0], published="2024-03-31T20:00:00-05:00")
+    import_logins(org_db, write(tmp_path / "offsets.jsonl", json.dumps(early) + "\n" + json.dumps(late) + "\n"), source="okta")
+    assert rows(org_db, "select day, events, last_seen from user_activity_days order by day") == [
+        {"day": "2024-03-31", "events": 1, "last_seen": "2024-03-31T23:30:00Z"},
+        {"day": "2024-04-01", "events": 1, "last_seen": "2024-04-01T01:00:00Z"},
+    ]
+    assert [row[2:] for row in activity(org_db)] == [
+        ("2024-03", "marketing", 1, 1, "2024-03-31T23:30:00Z"), ("2024-04", "marketing", 1, 1, "2024-04-01T01:00:00Z"),
+    ]
+
+
+def test_broken_lines_of_a_large_log_are_named(org_db, tmp_path):
+    events = okta_events()
+    other = compact(next(event for event in events if event["eventType"] != "user.authentication.sso")) + "\n"
+    padding = other * (70_000 // len(other) + 1)  # past the first 64 KB, where the encoding is told
+    first_line = padding.count("\n") + 1
+    sign_in = compact(events[0])
+    # JavaScript's NaN is read as json reads it; a byte that is not UTF-8 is named with its line.
+    nan = sign_in.replace('"lat":38.7223', '"lat":NaN')
+    assert nan != sign_in
+    path = tmp_path / "big.jsonl"
+    path.write_bytes((padding + nan + "\n").encode() + sign_in.replace("Jane Doe", "Jane D\xf6e").encode("latin-1") + b"\n")
+    result = import_logins(org_db, path, source="okta", exit_code=1)
+    assert f"big.jsonl:{first_line + 1}: the text is not valid utf-8 (invalid start byte); save the file as UTF-8" in result.output
+    path.write_bytes((padding + nan + "\n" + sign_in.replace('"eventType"', '"eventType" "')).encode() + b"\n")
+    result = import_logins(org_db, path, source="okta", exit_code=1)
+    assert f"big.jsonl:{first_line + 1}: not valid JSON: Expecting ':' delimiter (column" in result.output
+    path.write_bytes((padding + nan + "\n").encode())
+    result = import_logins(org_db, path, source="okta")
+    assert "1 successful sign-ins by 1 person" in result.output
+    assert f"{first_line - 1:,} other events" in result.output
+
+
+def test_the_file_hash_is_the_files_whether_hashed_alongside_or_inline(org_db, tmp_path, monkeypatch):
+    from stack_tracker import readers
+
+    for threshold in (0, readers.SIDE_HASH_MIN_BYTES):  # every file hashed on the helper thread, then none
+        monkeypatch.setattr(readers, "SIDE_HASH_MIN_BYTES", threshold)
+        for name in ("okta-system-log.jsonl", "okta-system-log.csv"):
+            copy = write(tmp_path / f"{threshold}-{name}", (LOGINS / name).read_text())
+            import_logins(org_db, copy, source="okta")
+            assert rows(org_db, "select sha256 from ingests where file = ?", [copy.name]) == [
+                {"sha256": hashlib.sha256(copy.read_bytes()).hexdigest()}
+            ]
+    # A file rejected half way leaves no helper behind waiting for it.
+    monkeypatch.setattr(readers, "SIDE_HASH_MIN_BYTES", 0)
+    text = (LOGINS / "okta-system-log.jsonl").read_text()
+    import_logins(org_db, write(tmp_path / "cut.jsonl", text[: len(text) // 2]), source="okta", exit_code=1)
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while any(thread.name == "sha256" for thread in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(thread.name == "sha256" for thread in threading.enumerate())
+
+
+def test_small_caches_give_the_same_answer(org_db, monkeypatch, tmp_path):
+    """People and application names are remembered up to a limit, then forgotten and looked up again."""
+    path = write(tmp_path / "many.jsonl", "".join(json.dumps(event) + "\n" for event in okta_events() * 3))
+    monkeypatch.setattr(logins, "CACHE_LIMIT", 1)
+    monkeypatch.setattr(logins, "FLUSH_EVERY", 3)
+    import_logins(org_db, path, source="okta")
+    assert activity(org_db) == [row[:5] + (row[5] * 3,) + row[6:] for row in OKTA]
+
+
+def test_two_people_whose_keys_begin_alike_are_refused(org_db):
+    """The roll-up numbers people by the first 64 bits of their user_key; two keys sharing them must not merge."""
+    db = sqlite_utils.Database(org_db)
+    rollup = logins._Rollup(db)
+    first = rollup.person("0123456789abcdef" + "a" * 48, "marketing")
+    assert rollup.person("0123456789abcdef" + "a" * 48, "marketing") == first
+    with pytest.raises(StackTrackerError, match="cannot tell them apart"):
+        rollup.person("0123456789abcdef" + "b" * 48, "marketing")
+
+
+@pytest.mark.parametrize("start, end", [("\ufeff", "\r\n"), ("", "\n")], ids=["bom-crlf", "lf"])
+def test_a_byte_order_mark_and_windows_line_ends_read_alike(org_db, tmp_path, start, end):
+    text = start + "".join(compact(event) + end for event in okta_events())
+    result = import_logins(org_db, write(tmp_path / "ends.jsonl", text), source="okta")
+    assert "7 successful sign-ins by 4 people to 3 tools" in result.output
+    assert "1 failed sign-ins, 1 other events" in result.output
+    assert activity(org_db) == OKTA

@@ -369,3 +369,31 @@ def test_progress_bar_shows_on_a_terminal(org_db, tmp_path):
     assert process.returncode == 0, text
     assert "usage.csv  [" in text and "100%" in text
     assert "read 11000 usage rows" in text
+
+
+def test_a_large_file_into_an_empty_table_keeps_the_tables_indexes(org_db, tmp_path):
+    # Rows are staged and written in key order at the end; into a table smaller
+    # than the file, the other indexes are dropped and built again after.
+    def indexes():
+        return rows(org_db, "select name, sql from sqlite_master where type = 'index' and tbl_name = 'usage' order by name")
+
+    before = indexes()
+    assert len(before) >= 2
+    usage = write(tmp_path / "usage.csv", "team,tool,period,mau\n" + "".join(
+        f"{team},{tool},{period},{i}\n" for i, (team, tool, period) in enumerate(monthly_rows(2 * BATCH_SIZE + 1000))))
+    result = run("ingest", org_db, "usage", usage)
+    assert f"wrote {2 * BATCH_SIZE + 1000} ({2 * BATCH_SIZE + 1000} new, 0 updated" in result.output
+    assert indexes() == before
+    # The months index is complete: it finds every row of a month.
+    assert rows(org_db, "select count(*) as n from usage indexed by idx_usage_period where period = '1900-01'") == [{"n": 4}]
+    assert rows(org_db, "select max(active_users) as most from usage") == [{"most": 2 * BATCH_SIZE + 999}]
+
+
+def test_a_bad_value_is_reported_on_every_line_that_has_it(org_db, tmp_path):
+    # Parsed values are remembered per spelling; problems never are.
+    usage = write(tmp_path / "usage.csv", "team,tool,period,mau\n" + "".join(
+        f"Marketing,HubSpot Marketing Hub,2024-{month:02d},{'lots' if month % 2 else 3}\n" for month in range(1, 7)))
+    result = run("ingest", org_db, "usage", usage, exit_code=1)
+    for line in (2, 4, 6):
+        assert f'usage.csv:{line}: active_users: "lots": expected a whole number' in result.output
+    assert "usage.csv:3:" not in result.output

@@ -705,6 +705,16 @@ def test_a_derived_table_of_an_older_shape_is_rebuilt(org):
     assert run_report(org, "adoption")[0]["tool"] == "hubspot"
 
 
+def test_a_derived_table_new_to_this_version_is_filled(org):
+    # A database made before stack_by_month existed gets it filled, not empty.
+    before = org.execute("select * from stack_by_month order by period, team").fetchall()
+    assert [row[:2] for row in before if row[0] == "2024-06"] == [("2024-06", ""), ("2024-06", "brand"),
+                                                                   ("2024-06", "events"), ("2024-06", "growth")]
+    org.execute("drop table stack_by_month")
+    reports.ensure_report_objects(org)
+    assert org.execute("select * from stack_by_month order by period, team").fetchall() == before
+
+
 def test_canned_queries_give_the_same_rows_in_datasette(org_path, org):
     queries = reports.canned_queries()
     assert set(queries) == {name.replace("-", "_") for name in REPORTS}

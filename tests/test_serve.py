@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import yaml
@@ -55,3 +56,14 @@ def test_serve_runs_datasette_on_localhost(org_db):
 def test_serve_refuses_a_missing_database(tmp_path):
     result = run("serve", tmp_path / "nope.db", exit_code=2)
     assert "does not exist" in result.output
+
+
+def test_serve_says_so_when_the_port_is_taken(org_db):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", org_db, "--port", port, exit_code=1)
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "--port" in result.output
+    assert "Traceback" not in result.output

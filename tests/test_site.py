@@ -201,7 +201,9 @@ def test_every_chart_reads_a_report_or_a_derived_table(sample_db):
         reports = set(chart.get("reports", []))
         assert reports <= set(canned), name
         assert sources & (reports | set(DERIVED_TABLES)), f"{name} reads neither a report nor a derived table"
-        assert sources <= reports | set(DERIVED_TABLES) | {"tools", "teams", "capabilities", "tool_capabilities"}, name
+        # Besides reports and derived tables, only small lookups (and json_each, to read a derived list).
+        lookups = {"tools", "teams", "capabilities", "tool_capabilities", "json_each"}
+        assert sources <= reports | set(DERIVED_TABLES) | lookups, name
         # Expanded, the chart's query runs with every parameter blank, as the dashboard sends it.
         sql = expanded[name]["query"]
         names = set(re.findall(r":(\w+)", re.sub(r"--.*", "", sql)))
@@ -210,6 +212,33 @@ def test_every_chart_reads_a_report_or_a_derived_table(sample_db):
     trend = db.execute(expanded["stack-utilisation"]["query"]).fetchall()
     for period, utilization, *_ in trend:
         assert utilization == run_report(db, "stack", period=period)[0]["stack_utilization"], period
+    db.close()
+
+
+def test_the_coverage_chart_shows_what_each_teams_tools_provide_and_the_gaps(sample_db):
+    sql = site_metadata(sample_db)["plugins"]["datasette-dashboards"]["adoption"]["charts"]["coverage"]["query"]
+    db = sqlite_utils.Database(sample_db)
+    names = {table: dict(db.execute(f"select slug, name from {table}").fetchall())
+             for table in ("teams", "tools", "capabilities")}
+    provides = db.execute("select tool, capability from tool_capabilities").fetchall()
+    for period in ("", "2026-06"):
+        # Worked out from the reports: each team's tools in use (not dormant), what they provide...
+        expected = {}
+        for row in run_report(db, "adoption-by-team", period=period or None):
+            if row["stage"] != "dormant":
+                for capability in (capability for tool, capability in provides if tool == row["tool"]):
+                    cell = (names["teams"][row["team"]], names["capabilities"][capability])
+                    expected.setdefault(cell, []).append(names["tools"][row["tool"]])
+        cells = {cell: (len(tools), "two or more tools" if len(tools) > 1 else "one tool", sorted(tools))
+                 for cell, tools in expected.items()}
+        # ...and the needs no tool covers.
+        for gap in run_report(db, "gaps", period=period or None):
+            if gap["kind"] in ("team-gap", "org-gap"):
+                cells[names["teams"][gap["team"]], names["capabilities"][gap["capability"]]] = (0, "needed, no tool", [])
+        chart = db.execute(sql, {name: "" for name in re.findall(r":(\w+)", sql)} | {"period": period}).fetchall()
+        assert len(chart) == len(cells) > 20, period
+        assert {(team, capability): (tools, coverage, sorted((tool_names or "").split(", ")) if tool_names else [])
+                for team, capability, tools, coverage, tool_names in chart} == cells, period
     db.close()
 
 

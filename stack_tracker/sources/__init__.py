@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 from .. import normalise as n
 from ..ingest import MAX_PROBLEMS
-from ..readers import CHUNK, ReadError, Source, open_source, open_text, sniff_encoding
+from ..readers import CHUNK, ReadError, Source, open_source, open_text, parse_json, sniff_encoding
 
 #: (line, user, application, time): the line of the file the event starts on, the
 #: person's login or email as written, the application's name as written, and
@@ -97,14 +97,14 @@ def sniff_format(path: Path) -> str:
     text = codecs.getincrementaldecoder(sniff_encoding(head))(errors="replace").decode(head)
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped:
-        raise ReadError(path.name, None, "the file is empty")
+        raise ReadError(path.name, 1, "the file is empty")
     if stripped[0] == "[":
         return "array"
     if stripped[0] == "{":
         first_line, newline, _ = stripped.partition("\n")
         if newline:
             try:
-                json.loads(first_line)
+                parse_json(first_line)
                 return "lines"
             except json.JSONDecodeError:
                 pass
@@ -132,50 +132,80 @@ def _page_items(records: Iterator[tuple[int, dict]], member: str) -> Iterator[tu
             yield line, record
 
 
-def json_lines(log: LogFile, keep: Callable[[str], bool] | None = None) -> Iterator[tuple[int, dict]]:
+#: What `json_lines` looks for in a line: newline, backslash, braces, and the ends of a whole object.
+_MARKS_IN_BYTES = (b"\n", b"\\", b"{", b"}", (b"}\n", b"}\r\n"))
+_MARKS_IN_TEXT = ("\n", "\\", "{", "}", ("}\n", "}\r\n"))
+
+
+def json_lines(log: LogFile, containing: str | None = None) -> Iterator[tuple[int, dict]]:
     """The objects of a JSON Lines file, one per line.
 
-    ``keep(line_text)``, if given, picks the lines worth decoding; a line it
-    passes over is still checked to look like one whole object, and the last
-    line is always decoded, so that a file cut off in the middle of a line is
-    never taken for a complete one.
+    With ``containing``, a line that holds neither that text nor a backslash
+    (whose escapes could spell it) cannot be an event worth reading and is
+    passed over undecoded, counted as one of the ``other events``. It is still
+    checked to look like one whole object, and the last line is always
+    decoded, so that a file cut off in the middle of a line is never taken for
+    a complete one.
     """
-    source, stream = open_text(log.path, "jsonl")
-    log.source = source
-    loads = json.loads
+    stream, binary = _open_lines(log)
+    newline, backslash, opening, closing, whole = _MARKS_IN_BYTES if binary else _MARKS_IN_TEXT
+    wanted = None if containing is None else containing.encode("utf-8") if binary else containing
     number = passed_over = 0
     try:
         for number, content in enumerate(stream, start=1):
             # The last line is always decoded: it is where a cut-off file ends.
-            if keep is not None and content[-1:] == "\n" and not keep(content):
-                if not (content[:1] == "{" and content.endswith(("}\n", "}\r\n"))):
+            if wanted is not None and wanted not in content and backslash not in content and content[-1:] == newline:
+                if not (content[:1] == opening and content.endswith(whole)):
                     stripped = content.strip()
                     if not stripped:
                         continue
-                    if stripped[0] != "{" or stripped[-1] != "}":
-                        raise ReadError(log.name, number, _cut_off(content))
+                    if stripped[:1] != opening or stripped[-1:] != closing:
+                        raise ReadError(log.name, number, _cut_off(content, newline))
                 passed_over += 1
                 continue
-            if content.isspace():
-                continue
             try:
-                value = loads(content)
+                value = parse_json(content)
             except json.JSONDecodeError as error:
-                message = _cut_off(content) if not content.endswith("\n") else f"not valid JSON: {error.msg} (column {error.colno})"
+                if content.isspace():
+                    continue
+                message = _cut_off(content, newline) if not content.endswith(newline) else f"not valid JSON: {error.msg} (column {error.colno})"
                 raise ReadError(log.name, number, message) from None
+            except UnicodeDecodeError as error:
+                raise ReadError(log.name, number, _not_utf8(error)) from None
             if value.__class__ is not dict:
                 raise ReadError(log.name, number, f"expected one JSON object per line, found {type(value).__name__}")
             yield number, value
     except UnicodeDecodeError as error:
-        raise ReadError(log.name, number + 1, f"the text is not valid {error.encoding} ({error.reason}); save the file as UTF-8") from None
+        # Read as text, a line is decoded before it is seen: the bad byte is on the next one.
+        raise ReadError(log.name, number + 1, _not_utf8(error)) from None
     finally:
         log.skipped["other events"] += passed_over
 
 
-def _cut_off(content: str) -> str:
-    if not content.endswith("\n"):
+def _open_lines(log: LogFile) -> tuple[Iterator[bytes] | Iterator[str], bool]:
+    """The lines of a JSON Lines file, and whether they come as bytes.
+
+    A UTF-8 file (the usual case) is read as bytes: orjson takes them as they
+    are, and the lines passed over are never decoded. A file in another
+    encoding is read as text.
+    """
+    log.source, text = open_text(log.path, "jsonl")
+    if text.encoding not in ("utf-8", "utf-8-sig"):
+        return text, False
+    stream = text.detach()
+    if stream.peek(len(codecs.BOM_UTF8)).startswith(codecs.BOM_UTF8):
+        stream.read(len(codecs.BOM_UTF8))
+    return stream, True
+
+
+def _cut_off(content: str | bytes, newline: str | bytes) -> str:
+    if not content.endswith(newline):
         return "the line ends before its JSON object does: the file looks cut off; export it again"
     return "not valid JSON: expected one whole JSON object on the line"
+
+
+def _not_utf8(error: UnicodeDecodeError) -> str:
+    return f"the text is not valid {error.encoding} ({error.reason}); save the file as UTF-8"
 
 
 def table_records(log: LogFile, layout: str) -> Iterator[tuple[int, dict]]:
@@ -252,11 +282,13 @@ class Timestamps:
         self.valid_days: set[str] = set()
 
     def utc(self, value: object) -> str:
+        # Called for every sign-in: the usual case, ISO 8601 in UTC on a day
+        # already seen, costs one regular expression and a slice.
+        if value.__class__ is str and _ISO_UTC.fullmatch(value) and value[:10] in self.valid_days:
+            return value[:19] + "Z"
         if value.__class__ is str and _ISO_UTC.fullmatch(value):
-            day = value[:10]
-            if day not in self.valid_days:
-                self._check_day(day)
-            return f"{day}T{value[11:19]}Z"
+            self._check_day(value[:10])
+            return value[:19] + "Z"
         return self._convert(text(value))
 
     def _check_day(self, day: str) -> None:

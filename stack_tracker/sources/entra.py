@@ -43,6 +43,8 @@ def _from_record(log: LogFile, line: int, record: dict) -> SignIn | None:
     types = record.get("signInEventTypes") or ()
     if isinstance(types, str):
         types = [types]
+    elif not isinstance(types, list):
+        types = ()  # not the list Graph writes: nothing to tell a machine from a person by
     user = record.get("userPrincipalName")
     if any(str(kind).casefold() in MACHINE_TYPES for kind in types):
         log.skipped["service principal and managed identity sign-ins"] += 1

@@ -50,9 +50,11 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
 
 
 def _from_activity(log: LogFile, line: int, activity: dict) -> Iterator[SignIn]:
-    identity = activity.get("id") or {}
-    actor = activity.get("actor") or {}
-    events = activity.get("events") or ()
+    # A field of an unexpected kind (an actor that is a string, events that are
+    # an object) is read as absent, never as a reason to stop the import.
+    identity, actor, events = _object(activity.get("id")), _object(activity.get("actor")), activity.get("events")
+    if not isinstance(events, list):
+        events = ()
     email = actor.get("email")
     if not email or not isinstance(email, str) or actor.get("callerType", "USER") != "USER":
         log.skipped["activities without a person"] += len(events) or 1
@@ -61,12 +63,15 @@ def _from_activity(log: LogFile, line: int, activity: dict) -> Iterator[SignIn]:
     for event in events:
         if not isinstance(event, dict):
             continue
+        listed = event.get("parameters")
         parameters = {
             parameter.get("name"): parameter.get("value", parameter.get("multiValue"))
-            for parameter in event.get("parameters") or ()
-            if isinstance(parameter, dict)
+            for parameter in (listed if isinstance(listed, list) else ())
+            if isinstance(parameter, dict) and isinstance(parameter.get("name"), str)
         }
         kind = identity.get("applicationName") or _infer_application(parameters)
+        if not isinstance(kind, str):
+            kind = None
         if kind not in SIGN_IN_EVENTS:
             log.skipped["other applications' events"] += 1
             continue
@@ -82,6 +87,10 @@ def _from_activity(log: LogFile, line: int, activity: dict) -> Iterator[SignIn]:
         if time is None:
             return
         yield line, email, application, time
+
+
+def _object(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _infer_application(parameters: dict) -> str | None:

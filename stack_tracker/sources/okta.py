@@ -36,7 +36,7 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
     if layout == "lines":
         # Most System Log events are not SSO sign-ins; a line without the event
         # type's name cannot be one, and is not worth decoding.
-        events = json_lines(log, keep=_may_be_sso)
+        events = json_lines(log, containing=SSO)
     else:
         events = json_objects(log, layout, member="events")
     for line, event in events:
@@ -45,29 +45,30 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
             yield sign_in
 
 
-def _may_be_sso(content: str) -> bool:
-    return SSO in content or "\\u" in content
-
-
 def _from_event(log: LogFile, line: int, event: dict) -> SignIn | None:
+    # Runs once per sign-in of logs that run to millions of lines: hence the
+    # exact class checks, which also keep a value of an unexpected kind (an
+    # outcome that is a string, a target that is a number) from breaking the import.
     if event.get("eventType") != SSO:
         log.skipped["other events"] += 1
         return None
-    outcome = event.get("outcome") or {}
-    if outcome.get("result") != "SUCCESS":
+    outcome = event.get("outcome")
+    if outcome.__class__ is not dict or outcome.get("result") != "SUCCESS":
         log.skipped["failed sign-ins"] += 1
         return None
-    actor = event.get("actor") or {}
-    user = actor.get("alternateId") if actor.get("type") == "User" else None
-    if not user or not isinstance(user, str) or user == "unknown":
+    actor = event.get("actor")
+    user = actor.get("alternateId") if actor.__class__ is dict and actor.get("type") == "User" else None
+    if user.__class__ is not str or not user or user == "unknown":
         log.skipped["events without a user"] += 1
         return None
     application = None
-    for target in event.get("target") or ():
-        if isinstance(target, dict) and target.get("type") == "AppInstance":
-            application = target.get("displayName") or target.get("alternateId")
-            break
-    if not application:
+    targets = event.get("target")
+    if targets.__class__ is list:
+        for target in targets:
+            if target.__class__ is dict and target.get("type") == "AppInstance":
+                application = target.get("displayName") or target.get("alternateId")
+                break
+    if application.__class__ is not str or not application:
         log.skipped["events without an application"] += 1
         return None
     time = log.utc(line, "published", event.get("published"))

@@ -32,31 +32,16 @@ providers as (
   )
   group by capability
 ),
--- The month's usage, of one team or of all.
-team_usage as (
-  select used.*
-  from usage_effective as used
-  cross join params
-  where used.period = (select period from params) and (params.team is null or used.team = params.team)
-),
--- What each team's tools in use provide.
-covered as (
-  select distinct team_usage.team, provides.capability
-  from team_usage
-  join tool_capabilities as provides on provides.tool = team_usage.tool
-  where team_usage.in_use
-),
 needs as (
   select
     team_needs.team,
     team_needs.capability,
     team_needs.priority,
     coalesce(capabilities.name, team_needs.capability) as capability_name,
-    providers.inventory_tools
+    exists (select 1 from providers where providers.capability = team_needs.capability) as in_inventory
   from params
   join team_needs on params.team is null or team_needs.team = params.team
   left join capabilities on capabilities.slug = team_needs.capability
-  left join providers on providers.capability = team_needs.capability
 ),
 -- Months in the shelfware window with usage data, and whether anyone used the tool.
 recent as (
@@ -69,28 +54,34 @@ recent as (
 findings as (
   select 'team-gap' as kind, needs.team, needs.capability, null as tool, needs.priority,
     'Needs ' || needs.capability_name || ' but uses no tool that provides it; the inventory has '
-      || needs.inventory_tools || '.' as detail
+      || providers.inventory_tools || '.' as detail
   from needs, params
-  where needs.inventory_tools is not null
+  join providers on providers.capability = needs.capability
+  where needs.in_inventory
     -- Without usage data for the month nothing is known about what teams use.
     and params.period is not null
     and not exists (
-      select 1 from covered where covered.team = needs.team and covered.capability = needs.capability
+      select 1 from team_capability_coverage as covered
+      where covered.period = params.period and covered.capability = needs.capability and covered.team = needs.team
     )
 
   union all
   select 'org-gap', needs.team, needs.capability, null, needs.priority,
     'Needs ' || needs.capability_name || '; no tool in the inventory provides it.'
   from needs
-  where needs.inventory_tools is null
+  where not needs.in_inventory
 
   union all
-  select 'unused-seats', team_usage.team, null, team_usage.tool, null,
-    team_usage.seats || ' seat' || iif(team_usage.seats = 1, '', 's') || ' on ' || tools.name
-      || ' and nobody active in ' || team_usage.period || '.'
-  from team_usage
-  join tools on tools.slug = team_usage.tool
-  where team_usage.seats > 0 and team_usage.active_users = 0
+  -- The month's usage is read where each finding needs it: shared, it would
+  -- be copied whole first.
+  select 'unused-seats', used.team, null, used.tool, null,
+    used.seats || ' seat' || iif(used.seats = 1, '', 's') || ' on ' || tools.name
+      || ' and nobody active in ' || used.period || '.'
+  from usage_effective as used
+  cross join params
+  cross join tools on tools.slug = used.tool
+  where used.period = (select period from params) and (params.team is null or used.team = params.team)
+    and used.seats > 0 and used.active_users = 0
 
   union all
   -- Every month of the window has usage data, and none shows anyone using it.
@@ -105,13 +96,17 @@ findings as (
     and (params.team is null or tools.owner_team = params.team)
 
   union all
-  select 'shadow-it', team_usage.team, null, team_usage.tool, null,
+  select 'shadow-it', used.team, null, used.tool, null,
     'Uses ' || tools.name || ', which is not in the inventory ('
-      || coalesce(team_usage.active_users || ' active user' || iif(team_usage.active_users = 1, '', 's'), 'no active-user count')
-      || ', source ' || team_usage.source || ').'
-  from team_usage
-  join tools on tools.slug = team_usage.tool
-  where tools.status = 'unreviewed'
+      || coalesce(used.active_users || ' active user' || iif(used.active_users = 1, '', 's'), 'no active-user count')
+      || ', source ' || used.source || ').'
+  from usage_effective as used
+  cross join params
+  cross join tools on tools.slug = used.tool
+  where used.period = (select period from params) and (params.team is null or used.team = params.team)
+    -- A list of the few unreviewed tools, looked up in usage_effective's
+    -- (period, tool) index, or checked row by row: never a join to tools first.
+    and used.tool in (select slug from tools where status = 'unreviewed')
 
   union all
   select 'blind-spot', inventory.owner_team, null, inventory.slug, null,
@@ -127,8 +122,11 @@ findings as (
       where activity.period = params.period and activity.tool = inventory.slug
     )
 )
-select params.period, findings.kind, findings.team, findings.capability, findings.tool, findings.priority, findings.detail
-from findings, params
+-- The month as a value, not a join: findings is then read once, as it is made.
+select
+  (select period from params) as period,
+  findings.kind, findings.team, findings.capability, findings.tool, findings.priority, findings.detail
+from findings
 order by
   case findings.kind
     when 'team-gap' then 1 when 'org-gap' then 2 when 'unused-seats' then 3

@@ -25,69 +25,67 @@ in_use as (
   join tools on tools.slug = summary.tool
   where summary.period = (select period from params) and summary.teams_using > 0
 ),
-ranked as (
-  select
-    in_use.*,
-    count(*) over (partition by capability) as tools,
-    row_number() over (
-      partition by capability
-      order by coalesce(active_users, 0) desc, teams_using desc, annual_cost, tool
-    ) as rank
-  from in_use
+-- Each capability's tools in use, most used first: the first is the one to
+-- keep. One sort; the grouping below keeps this order within a capability.
+by_use as (
+  select * from in_use
+  order by capability, coalesce(active_users, 0) desc, teams_using desc, annual_cost, tool
 ),
 overlapping as (
-  select * from ranked where tools >= 2
-),
--- Teams using any of a capability's overlapping tools (a team using two counts once).
-team_counts as (
-  select overlapping.capability, count(distinct used.team) as teams,
-    max(used.team = params.team) as includes_team
-  from usage_effective as used
-  cross join params
-  join overlapping on overlapping.tool = used.tool
-  where used.period = (select period from params) and used.in_use
-  group by overlapping.capability
-),
-per_capability as (
   select
     capability,
-    sum(case when in_base_currency then annual_cost end) as combined_cost,
-    sum(case when in_base_currency and rank > 1 then annual_cost end) as savings_ceiling
-  from overlapping
+    count(*) as tools,
+    json_extract(json_group_array(tool), '$[0]') as keep_candidate,
+    group_concat(
+      name || ' (' || teams_using || ' team' || iif(teams_using = 1, '', 's') || ', ' || coalesce(active_users, 0) || ' active)',
+      '; '
+    ) as tool_list,
+    sum(case when in_base_currency then annual_cost end) as combined_cost
+  from by_use
   group by capability
+  having count(*) >= 2
 ),
-tool_lists as (
-  select capability, group_concat(detail, '; ') as tool_list
-  from (
-    select capability, name || ' (' || teams_using || ' team' || iif(teams_using = 1, '', 's')
-      || ', ' || coalesce(active_users, 0) || ' active)' as detail
-    from overlapping
-    order by capability, rank
-  )
-  group by capability
+-- What the tools other than the one to keep cost: the most consolidating could save.
+savings as (
+  select
+    in_use.capability,
+    sum(case when in_use.in_base_currency and in_use.tool <> overlapping.keep_candidate then in_use.annual_cost end)
+      as savings_ceiling
+  from in_use
+  join overlapping on overlapping.capability = in_use.capability
+  group by in_use.capability
+),
+-- Teams using any of a capability's tools in use (a team using two counts
+-- once): every team with a tool in use for it is one.
+team_counts as (
+  select coverage.capability, count(*) as teams, max(coverage.team = params.team) as includes_team
+  from team_capability_coverage as coverage
+  cross join params
+  where coverage.period = (select period from params)
+    and (params.primary_only = 0 or coverage.primary_tools > 0)
+  group by coverage.capability
 ),
 excluded as (
   select capability, group_concat(tool || ' (' || tool_currency || ')', ', ') as excluded_currency_tools
-  from (select * from overlapping where not in_base_currency order by capability, tool)
+  from (select * from in_use where not in_base_currency order by capability, tool)
   group by capability
 )
 select
   params.period,
-  keep.capability,
+  overlapping.capability,
   capabilities.name as capability_name,
-  keep.tools,
+  overlapping.tools,
   team_counts.teams,
-  tool_lists.tool_list,
+  overlapping.tool_list,
   params.currency,
-  per_capability.combined_cost,
-  keep.tool as keep_candidate,
-  per_capability.savings_ceiling,
+  overlapping.combined_cost,
+  overlapping.keep_candidate,
+  savings.savings_ceiling,
   excluded.excluded_currency_tools
-from overlapping as keep, params
-join team_counts on team_counts.capability = keep.capability
-join per_capability on per_capability.capability = keep.capability
-join tool_lists on tool_lists.capability = keep.capability
-left join excluded on excluded.capability = keep.capability
-left join capabilities on capabilities.slug = keep.capability
-where keep.rank = 1 and (params.team is null or team_counts.includes_team)
-order by per_capability.savings_ceiling desc, keep.capability
+from overlapping, params
+join team_counts on team_counts.capability = overlapping.capability
+join savings on savings.capability = overlapping.capability
+left join excluded on excluded.capability = overlapping.capability
+left join capabilities on capabilities.slug = overlapping.capability
+where params.team is null or team_counts.includes_team
+order by savings.savings_ceiling desc, overlapping.capability

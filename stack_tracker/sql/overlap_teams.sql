@@ -6,35 +6,44 @@ with params as (
     nullif(:team, '') as team,
     coalesce(cast(nullif(:primary_only, '') as integer), 0) as primary_only
 ),
-choices as (
-  select provides.capability, used.team, used.tool
-  from usage_effective as used
-  cross join params
-  join tool_capabilities as provides
-    on provides.tool = used.tool and (params.primary_only = 0 or provides."primary" = 1)
-  where used.period = (select period from params) and used.in_use
-),
--- Teams differ unless every team uses every tool for it.
-fragmented as (
-  select capability, count(distinct tool) as tools, count(distinct team) as teams
-  from choices
-  group by capability
-  having tools >= 2 and teams >= 2 and count(*) < tools * teams
-),
--- The teams using each tool for each such capability, in order.
+-- Each tool in use for each capability, with the teams using it.
 tool_teams as (
-  select capability, tool, group_concat(team, ', ') as teams
+  select capability_tool.capability, capability_tool.tool, capability_tool.teams_using, capability_tool.team_list
+  from capability_tool_teams as capability_tool
+  cross join params
+  where capability_tool.period = (select period from params)
+    and (params.primary_only = 0 or capability_tool."primary" = 1)
+),
+-- The teams with a tool in use for each capability.
+team_counts as (
+  select coverage.capability, count(*) as teams, max(coverage.team = params.team) as includes_team
+  from team_capability_coverage as coverage
+  cross join params
+  where coverage.period = (select period from params)
+    and (params.primary_only = 0 or coverage.primary_tools > 0)
+  group by coverage.capability
+),
+-- Teams differ unless every team uses every tool for it: fewer team × tool
+-- choices than teams times tools.
+fragmented as (
+  select per_capability.capability, per_capability.tools, team_counts.teams, team_counts.includes_team
   from (
-    select choices.* from choices join fragmented on fragmented.capability = choices.capability
-    order by choices.capability, choices.tool, choices.team
-  )
-  group by capability, tool
+    select capability, count(*) as tools, sum(teams_using) as choices
+    from tool_teams
+    group by capability
+  ) as per_capability
+  join team_counts on team_counts.capability = per_capability.capability
+  where per_capability.tools >= 2 and team_counts.teams >= 2
+    and per_capability.choices < per_capability.tools * team_counts.teams
 ),
 -- "HubSpot: brand, growth; Mailchimp: brand", tools by name.
 details as (
-  select capability, group_concat(name || ': ' || teams, '; ') as detail
+  select capability, group_concat(name || ': ' || team_list, '; ') as detail
   from (
-    select tool_teams.*, tools.name from tool_teams join tools on tools.slug = tool_teams.tool
+    select tool_teams.capability, tools.name, tool_teams.team_list
+    from tool_teams
+    join fragmented on fragmented.capability = tool_teams.capability
+    join tools on tools.slug = tool_teams.tool
     order by tool_teams.capability, tools.name, tool_teams.tool
   )
   group by capability
@@ -49,9 +58,5 @@ select
 from fragmented, params
 join details on details.capability = fragmented.capability
 left join capabilities on capabilities.slug = fragmented.capability
-where params.team is null
-  or exists (
-    select 1 from choices
-    where choices.capability = fragmented.capability and choices.team = params.team
-  )
+where params.team is null or fragmented.includes_team
 order by fragmented.teams desc, fragmented.capability

@@ -10,15 +10,7 @@ select
   params.period,
   pair.tool_a,
   pair.tool_b,
-  (
-    select group_concat(capability, ', ')
-    from (
-      select a.capability from tool_capabilities as a
-      join tool_capabilities as b on b.capability = a.capability and b.tool = pair.tool_b
-      where a.tool = pair.tool_a
-      order by a.capability
-    )
-  ) as shared_capabilities,
+  pair.shared_capabilities,
   pair.shared_users,
   users_a.users as users_a,
   users_b.users as users_b,

@@ -8,11 +8,12 @@ with params as (
     nullif(:team, '') as team,
     upper(coalesce(nullif(:currency, ''), 'USD')) as currency
 ),
-used as (
-  select used.*
-  from usage_effective as used
+-- The month's usage figures, summed at refresh: the whole stack's row, or the team's.
+figures as (
+  select month.*
+  from stack_by_month as month
   cross join params
-  where used.period = (select period from params) and (params.team is null or used.team = params.team)
+  where month.period = (select period from params) and month.team = coalesce(params.team, '')
 ),
 priced_tools as (
   select
@@ -30,23 +31,26 @@ inventory as (
   where tools.status in ('active', 'trial', 'retiring')
     and (params.team is null or tools.owner_team = params.team)
 ),
+-- Idle seats per tool in use: summed over teams for the whole stack, the team's own for a team.
 idle as (
-  select used.tool, sum(used.idle_seats) as idle_seats
-  from used
-  group by used.tool
+  select summary.tool, summary.idle_seats
+  from tool_period_summary as summary
+  cross join params
+  where summary.period = (select period from params) and params.team is null
+  union all
+  select used.tool, used.idle_seats
+  from usage_effective as used
+  where used.period = (select period from params) and used.team = (select team from params)
 )
 select
   params.period,
   params.team,
-  (select count(distinct tool) from used where in_use) as tools,
-  (select count(distinct team) from used where in_use) as teams,
+  coalesce((select tools_in_use from figures), 0) as tools,
+  coalesce((select teams_in_use from figures), 0) as teams,
   (select count(*) from inventory) as inventory_tools,
-  (select sum(seats) from used) as seats,
-  (select sum(active_users) from used) as active_users,
-  (
-    select round(sum(active_users) * 1.0 / nullif(sum(seats), 0), 4)
-    from used where seats is not null and active_users is not null
-  ) as stack_utilization,
+  (select seats from figures) as seats,
+  (select active_users from figures) as active_users,
+  (select stack_utilization from figures) as stack_utilization,
   params.currency,
   (
     select sum(priced_tools.annual_cost)

@@ -19,7 +19,9 @@ select
     || iif(max(source = 'reported'), 'reported, ', ''),
     ', '
   ), '') as sources,
-  -- The first month with data for this tool (to tell new use from old).
-  min(min(period)) over (partition by tool) as first_period
+  -- The first month with data for this tool (to tell new use from old): one
+  -- seek in usage's (tool, period) index. A window over all months would
+  -- read every month even when only one month's rows are wanted.
+  (select min(first.period) from usage as first where first.tool = usage_effective.tool) as first_period
 from usage_effective
 group by tool, period

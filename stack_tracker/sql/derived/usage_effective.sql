@@ -27,37 +27,51 @@ from (
     team,
     tool,
     period,
-    coalesce(
-      case when max(source = 'sso' and active_users is not null) then 'sso' end,
-      case when max(source = 'vendor' and active_users is not null) then 'vendor' end,
-      case when max(source = 'reported' and active_users is not null) then 'reported' end,
-      case when max(source = 'sso') then 'sso' when max(source = 'vendor') then 'vendor' else 'reported' end
-    ) as source,
+    -- Whose active users these are; with none, the best source there is.
     case
-      when max(source = 'sso' and seats is not null) then 'sso'
-      when max(source = 'vendor' and seats is not null) then 'vendor'
-      when max(source = 'reported' and seats is not null) then 'reported'
+      when sso_active_users is not null then 'sso'
+      when vendor_active_users is not null then 'vendor'
+      when reported_active_users is not null then 'reported'
+      when has_sso then 'sso'
+      when has_vendor then 'vendor'
+      else 'reported'
+    end as source,
+    case
+      when sso_seats is not null then 'sso'
+      when vendor_seats is not null then 'vendor'
+      when reported_seats is not null then 'reported'
     end as seats_source,
-    coalesce(
-      max(case when source = 'sso' then seats end),
-      max(case when source = 'vendor' then seats end),
-      max(case when source = 'reported' then seats end)
-    ) as seats,
-    coalesce(
-      max(case when source = 'sso' then active_users end),
-      max(case when source = 'vendor' then active_users end),
-      max(case when source = 'reported' then active_users end)
-    ) as active_users,
-    coalesce(
-      max(case when source = 'sso' then usage_level end),
-      max(case when source = 'vendor' then usage_level end),
-      max(case when source = 'reported' then usage_level end)
-    ) as usage_level,
-    coalesce(
-      max(case when source = 'sso' then sessions end),
-      max(case when source = 'vendor' then sessions end),
-      max(case when source = 'reported' then sessions end)
-    ) as sessions
-  from usage
-  group by team, tool, period
+    coalesce(sso_seats, vendor_seats, reported_seats) as seats,
+    coalesce(sso_active_users, vendor_active_users, reported_active_users) as active_users,
+    usage_level,
+    sessions
+  from (
+    -- Each source's figures side by side: the key holds one row per source, so
+    -- max() just picks that row's value. The figures the source columns need
+    -- are computed once here, not once more for each of them.
+    select
+      team,
+      tool,
+      period,
+      max(source = 'sso') as has_sso,
+      max(source = 'vendor') as has_vendor,
+      max(case when source = 'sso' then seats end) as sso_seats,
+      max(case when source = 'vendor' then seats end) as vendor_seats,
+      max(case when source = 'reported' then seats end) as reported_seats,
+      max(case when source = 'sso' then active_users end) as sso_active_users,
+      max(case when source = 'vendor' then active_users end) as vendor_active_users,
+      max(case when source = 'reported' then active_users end) as reported_active_users,
+      coalesce(
+        max(case when source = 'sso' then usage_level end),
+        max(case when source = 'vendor' then usage_level end),
+        max(case when source = 'reported' then usage_level end)
+      ) as usage_level,
+      coalesce(
+        max(case when source = 'sso' then sessions end),
+        max(case when source = 'vendor' then sessions end),
+        max(case when source = 'reported' then sessions end)
+      ) as sessions
+    from usage
+    group by team, tool, period
+  )
 ) as grouped

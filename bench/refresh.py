@@ -1,0 +1,180 @@
+"""How long does refreshing the derived report tables take at enterprise scale, whole and by month?
+
+Builds a generated organisation (500 teams, 2,000 tools and 36 months by
+default: about 1,000,000 usage rows) from `stack_tracker.generate`, loaded as
+the sample is, and keeps one more month of usage aside in a file of its own.
+Then times, each in its own process with its own peak memory:
+
+- the baseline: one full aggregate scan of ``usage`` (rows, seats and active
+  users per team, tool and month);
+- a full refresh: every derived table rebuilt from the base tables;
+- the ingest of the month kept aside: its load, and the refresh it runs,
+  which replaces that month's rows only;
+- on the same data, the tables built from usage rebuilt whole instead, and
+  whether that gives the very rows the month's refresh gave.
+
+CPU seconds are shown beside the wall-clock ones, as the wall clock of a
+shared machine also counts other people's work.
+
+    python bench/refresh.py                                  # about 1,000,000 usage rows
+    python bench/refresh.py --teams 20 --tools 80 --months 6  # a quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CHILD_PRELUDE = """
+import resource, sys, time
+from stack_tracker.schema import open_database
+def finish(*figures):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(*[f"{figure:.3f}" for figure in figures], f"{peak:.1f}")
+def timed(work):
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+"""
+
+SCAN = CHILD_PRELUDE + """
+import sqlite3
+conn = sqlite3.connect(sys.argv[1])
+sql = '''select count(*), sum(rows), sum(seats), sum(active_users) from (
+  select team, tool, period, count(*) as rows, sum(seats) as seats, sum(active_users) as active_users
+  from usage group by team, tool, period)'''
+finish(*timed(lambda: conn.execute(sql).fetchall()))
+"""
+
+FULL = CHILD_PRELUDE + """
+from stack_tracker.reports import refresh_derived
+db = open_database(sys.argv[1])
+finish(*timed(lambda: refresh_derived(db)))
+"""
+
+# The ingest's refresh is timed by wrapping the function it calls for it.
+# Then the tables built from usage are rebuilt whole and compared with what
+# the month's refresh left.
+MONTH = CHILD_PRELUDE + """
+import stack_tracker.ingest as ingest_module
+from stack_tracker.ingest import Options, ingest
+from stack_tracker.reports import DERIVED_INPUTS, DERIVED_TABLES, refresh_derived
+refresh = [0.0, 0.0]
+def timed_refresh(*args, **kwargs):
+    wall, cpu = timed(lambda: by_month(*args, **kwargs))
+    refresh[0] += wall
+    refresh[1] += cpu
+by_month, ingest_module.refresh_derived = ingest_module.refresh_derived, timed_refresh
+db = open_database(sys.argv[1])
+total, total_cpu = timed(lambda: ingest(db, "usage", sys.argv[2], options=Options(allow_new=True)))
+from_usage = [name for name in DERIVED_TABLES if "usage" in DERIVED_INPUTS[name]]
+for name in from_usage:
+    db.execute(f"create temp table [month_{name}] as select * from [{name}]")
+whole, whole_cpu = timed(lambda: refresh_derived(db, changed={"usage"}))
+differing = sum(
+    db.execute(f"select count(*) from (select * from [{name}] except select * from temp.[month_{name}])").fetchone()[0]
+    + db.execute(f"select count(*) from (select * from temp.[month_{name}] except select * from [{name}])").fetchone()[0]
+    for name in from_usage
+)
+finish(total, total_cpu, *refresh, whole, whole_cpu, differing)
+"""
+
+
+def child(code: str, *args: str) -> list[float]:
+    """Run ``code`` in a fresh Python; return the figures it printed, its peak memory in MiB last."""
+    output = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True).stdout
+    return [float(figure) for figure in output.split()]
+
+
+def split_last_month(usage: Path, history: Path, last: Path) -> tuple[int, int, str]:
+    """Copy ``usage`` into two files: every month but the last, and the last. Returns their row counts and the month."""
+    from stack_tracker.normalise import parse_period
+
+    with open(usage, newline="", encoding="utf-8") as source:
+        reader = csv.reader(source)
+        header = next(reader)
+        month_at = [column.lower() for column in header].index("month")
+        newest = max({parse_period(row[month_at]) for row in reader})
+    counts = [0, 0]
+    with open(usage, newline="", encoding="utf-8") as source, \
+            open(history, "w", newline="", encoding="utf-8") as old, open(last, "w", newline="", encoding="utf-8") as new:
+        reader = csv.reader(source)
+        next(reader)
+        writers = [csv.writer(old), csv.writer(new)]
+        for writer in writers:
+            writer.writerow(header)
+        for row in reader:
+            is_last = parse_period(row[month_at]) == newest
+            writers[is_last].writerow(row)
+            counts[is_last] += 1
+    return counts[0], counts[1], newest
+
+
+def build(directory: Path, teams: int, tools: int, months: int) -> tuple[Path, Path, int, int, str]:
+    """Generate ``months`` + 1 months, load all but the last; return the database, the last month's file, row counts."""
+    from stack_tracker.demo import SAMPLE_FILES
+    from stack_tracker.generate import USAGE_FILE, generate
+    from stack_tracker.ingest import Options, ingest
+    from stack_tracker.schema import open_database
+    from stack_tracker.taxonomy import init
+
+    files = generate(directory / "files", teams=teams, tools=tools, months=months + 1, users=teams * 50).outdir
+    history, last = directory / "usage-history.csv", directory / "usage-last-month.csv"
+    history_rows, last_rows, month = split_last_month(files / USAGE_FILE, history, last)
+    template = directory / "enterprise.db"
+    db = open_database(template)
+    try:
+        init(db)
+        for kind, name, allow_new in SAMPLE_FILES:
+            ingest(db, kind, history if name == USAGE_FILE else files / name, options=Options(allow_new=allow_new))
+    finally:
+        db.close()
+    return template, last, history_rows, last_rows, month
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teams", type=int, default=500)
+    parser.add_argument("--tools", type=int, default=2000)
+    parser.add_argument("--months", type=int, default=36, help="Months in the database before the one more.")
+    parser.add_argument("--keep", type=Path, help="Write the files and databases here and keep them.")
+    args = parser.parse_args()
+
+    directory = Path(args.keep or tempfile.mkdtemp(prefix="bench-refresh-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        template, last, history_rows, last_rows, month = build(directory, args.teams, args.tools, args.months)
+        print(f"database: {history_rows:,} usage rows over {args.months} months ({args.teams:,} teams, {args.tools:,} tools); "
+              f"one more month ({month}): {last_rows:,} rows")
+
+        def copy(name: str) -> str:
+            target = directory / name
+            shutil.copy(template, target)
+            return str(target)
+
+        scan, scan_cpu, scan_mib = child(SCAN, copy("scan.db"))
+        full, full_cpu, full_mib = child(FULL, copy("full.db"))
+        total, total_cpu, refresh, refresh_cpu, whole, whole_cpu, differing, month_mib = child(MONTH, copy("month.db"), str(last))
+
+        def line(label: str, seconds: float, cpu: float, note: str = "") -> None:
+            print(f"{label:<42} {seconds:7.2f} s  (cpu {cpu:6.2f} s)  {note}".rstrip())
+
+        line("baseline full aggregate scan of usage:", scan, scan_cpu, f"peak {scan_mib:.0f} MiB")
+        line("full refresh, every derived table:", full, full_cpu, f"{full / scan:.1f}x the scan, peak {full_mib:.0f} MiB")
+        line("ingest of one more month, total:", total, total_cpu, f"peak {month_mib:.0f} MiB")
+        line("  load:", total - refresh, total_cpu - refresh_cpu)
+        line("  refresh, that month only:", refresh, refresh_cpu, f"{refresh / scan:.2f}x the scan")
+        line("same refresh done whole:", whole, whole_cpu, f"{whole / scan:.1f}x the scan")
+        print(f"{'month refresh = whole refresh:':<42} {'yes' if differing == 0 else f'NO, {differing:.0f} rows differ':>7}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(directory)
+
+
+if __name__ == "__main__":
+    main()
