@@ -8,13 +8,18 @@ BIN = $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test readme clean
+.PHONY: demo test bench readme clean
 
 demo: $(VENV)/.installed
 	$(BIN)/stack-tracker demo
 
 test: $(VENV)/.installed-test $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+# Every benchmark at enterprise scale on one generated organisation, each beside its
+# same-run baseline; the figures also go to bench/.work/results.txt (see docs/benchmarks.md).
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/all.py
 
 # Headless Chromium for the browser tests, from Debian, installed only when missing.
 # (Playwright drives it with executable_path; `playwright install` is never run.)

@@ -9,10 +9,10 @@ people directory. The organisation's inventory is ingested first, untimed.
 The import is compared, in the same run and on the same file, with a baseline
 that only reads each line and parses it with the fastest JSON parser there is
 (orjson), counting the lines. Each runs in a process of its own, which reports
-its own time and peak memory (max RSS); the file is read once beforehand, so
-both find it in the page cache.
+its own time and peak memory (resident high-water mark); the file is read once
+beforehand, so both find it in the page cache.
 
-    python bench/import_logins.py                      # 10,000,000 events (14 GB of log)
+    python bench/import_logins.py                      # 10,000,000 events (a 13 GiB log)
     python bench/import_logins.py --events 200000      # a quick check
 """
 
@@ -76,8 +76,10 @@ def child(code: str, *args: str) -> dict:
     return json.loads(output)
 
 
-def prepare(directory: Path, *, teams: int, tools: int, months: int, users: int, events: int) -> tuple[Path, Path, Path]:
-    """Generate the organisation and its log; load the inventory into a new database. Returns (database, log, directory file)."""
+def prepare(directory: Path, *, teams: int, tools: int, months: int, users: int, events: int,
+            files: Path | None = None) -> tuple[Path, Path, Path]:
+    """Generate the organisation and its log (or take those `generate` wrote in ``files``); load the
+    organisation into a new database. Returns (database, log, directory file)."""
     from stack_tracker.demo import SAMPLE_FILES
     from stack_tracker.generate import DIRECTORY_FILE, LOG_FILE, generate
     from stack_tracker.ingest import Options, ingest
@@ -85,12 +87,15 @@ def prepare(directory: Path, *, teams: int, tools: int, months: int, users: int,
     from stack_tracker.taxonomy import init
 
     started = time.perf_counter()
-    files = generate(directory / "org", teams=teams, tools=tools, months=months, users=users, events=events, seed=1,
-                     force=True).outdir
+    if files is None:
+        files = generate(directory / "org", teams=teams, tools=tools, months=months, users=users, events=events, seed=1,
+                         force=True).outdir
+        made = f"{events:,} events, generated in {time.perf_counter() - started:.0f} s"
+    else:
+        made = f"from {files}"
     log = files / LOG_FILE
     size = log.stat().st_size
-    print(f"okta.jsonl: {events:,} events, {size / 2**20:,.0f} MiB ({size / max(events, 1):,.0f} bytes/event), "
-          f"generated in {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"okta.jsonl: {made}, {size / 2**20:,.0f} MiB", flush=True)
     database = directory / "logins.db"
     for suffix in ("", "-wal", "-shm", ".key"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -117,19 +122,21 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, help="Write the files and the database here and keep them.")
+    parser.add_argument("--files", type=Path, help="Use the organisation and log `stack-tracker generate` wrote here "
+                        "instead of generating them (the sizes above are then ignored).")
+    parser.add_argument("--keep-db", type=Path, help="Keep the database the log was imported into at this path.")
     args = parser.parse_args()
 
     directory = Path(args.keep or tempfile.mkdtemp(prefix="bench-logins-"))
     directory.mkdir(parents=True, exist_ok=True)
     try:
         database, log, people = prepare(directory, teams=args.teams, tools=args.tools, months=args.months,
-                                        users=args.users, events=args.events)
+                                        users=args.users, events=args.events, files=args.files)
         warm(log)
         baseline = child(BASELINE, str(log))
         measured = child(IMPORT, str(database), str(log), str(people))
-        assert baseline["events"] == args.events, baseline
-
-        events = args.events
+        events = baseline["events"]
+        assert args.files or events == args.events, baseline
         rate, base_rate = events / measured["seconds"], events / baseline["seconds"]
         print(f"stack-tracker import-logins:   {measured['seconds']:8.1f} s  {rate:>10,.0f} events/s  "
               f"peak {measured['peak_mib']:5.0f} MiB  (read, filter, parse, pseudonymise, resolve, roll up, write, "
@@ -141,6 +148,10 @@ def main() -> None:
         print(f"counted: {measured['sign_ins']:,} sign-ins by {measured['people']:,} people to {measured['tools']} tools, "
               f"{measured['person_months']:,} person-months; skipped {skipped}")
         print(f"database: {database.stat().st_size / 2**20:,.0f} MiB")
+        if args.keep_db:
+            for suffix in ("-wal", "-shm"):
+                Path(f"{args.keep_db}{suffix}").unlink(missing_ok=True)
+            shutil.move(database, args.keep_db)
     finally:
         if not args.keep:
             shutil.rmtree(directory)

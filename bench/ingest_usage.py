@@ -101,25 +101,30 @@ def child(code: str, *args: str) -> list[float]:
     return [float(figure) for figure in output.split()]
 
 
-def build_inventory(directory: Path, teams: int, tools: int, months: int) -> tuple[Path, Path, int]:
-    """Generate the files and load all but the usage into a template database."""
+def build_inventory(directory: Path, teams: int, tools: int, months: int,
+                    files: Path | None = None) -> tuple[Path, Path, int]:
+    """Generate the files (or take those in ``files``) and load all but the usage into a template database."""
     from stack_tracker.demo import SAMPLE_FILES
     from stack_tracker.generate import USAGE_FILE, generate
     from stack_tracker.ingest import Options, ingest
     from stack_tracker.schema import open_database
     from stack_tracker.taxonomy import init
 
-    files = generate(directory / "files", teams=teams, tools=tools, months=months, users=teams * 50)
+    if files is None:
+        files = generate(directory / "files", teams=teams, tools=tools, months=months, users=teams * 50).outdir
     template = directory / "template.db"
     db = open_database(template)
     try:
         init(db)
         for kind, name, allow_new in SAMPLE_FILES:
             if name != USAGE_FILE and kind != "integrations":
-                ingest(db, kind, files.outdir / name, options=Options(allow_new=allow_new))
+                ingest(db, kind, files / name, options=Options(allow_new=allow_new))
     finally:
         db.close()
-    return template, files.outdir / USAGE_FILE, files.rows[USAGE_FILE]
+    usage = files / USAGE_FILE
+    with open(usage, "rb") as lines:
+        rows = sum(1 for _ in lines) - 1  # generate quotes no line breaks
+    return template, usage, rows
 
 
 def fresh_copy(template: Path, target: Path) -> Path:
@@ -133,12 +138,13 @@ def main() -> None:
     parser.add_argument("--tools", type=int, default=2000)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--keep", type=Path, help="Write the files and databases here and keep them.")
+    parser.add_argument("--files", type=Path, help="Use the files `stack-tracker generate` wrote here instead of generating them.")
     args = parser.parse_args()
 
     directory = Path(args.keep or tempfile.mkdtemp(prefix="bench-ingest-"))
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        template, usage, rows = build_inventory(directory, args.teams, args.tools, args.months)
+        template, usage, rows = build_inventory(directory, args.teams, args.tools, args.months, args.files)
         size_mib = usage.stat().st_size / 2**20
         print(f"usage.csv: {rows:,} rows, {size_mib:.1f} MiB ({args.teams:,} teams, {args.tools:,} tools, {args.months} months)")
 

@@ -115,15 +115,18 @@ def split_last_month(usage: Path, history: Path, last: Path) -> tuple[int, int, 
     return counts[0], counts[1], newest
 
 
-def build(directory: Path, teams: int, tools: int, months: int) -> tuple[Path, Path, int, int, str]:
-    """Generate ``months`` + 1 months, load all but the last; return the database, the last month's file, row counts."""
+def build(directory: Path, teams: int, tools: int, months: int,
+          files: Path | None = None) -> tuple[Path, Path, int, int, str]:
+    """Generate ``months`` + 1 months (or take the files in ``files``), load all but the last;
+    return the database, the last month's file, row counts."""
     from stack_tracker.demo import SAMPLE_FILES
     from stack_tracker.generate import USAGE_FILE, generate
     from stack_tracker.ingest import Options, ingest
     from stack_tracker.schema import open_database
     from stack_tracker.taxonomy import init
 
-    files = generate(directory / "files", teams=teams, tools=tools, months=months + 1, users=teams * 50).outdir
+    if files is None:
+        files = generate(directory / "files", teams=teams, tools=tools, months=months + 1, users=teams * 50).outdir
     history, last = directory / "usage-history.csv", directory / "usage-last-month.csv"
     history_rows, last_rows, month = split_last_month(files / USAGE_FILE, history, last)
     template = directory / "enterprise.db"
@@ -143,13 +146,15 @@ def main() -> None:
     parser.add_argument("--tools", type=int, default=2000)
     parser.add_argument("--months", type=int, default=36, help="Months in the database before the one more.")
     parser.add_argument("--keep", type=Path, help="Write the files and databases here and keep them.")
+    parser.add_argument("--files", type=Path, help="Use the files `stack-tracker generate` wrote here (their last month "
+                        "is the one more) instead of generating them.")
     args = parser.parse_args()
 
     directory = Path(args.keep or tempfile.mkdtemp(prefix="bench-refresh-"))
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        template, last, history_rows, last_rows, month = build(directory, args.teams, args.tools, args.months)
-        print(f"database: {history_rows:,} usage rows over {args.months} months ({args.teams:,} teams, {args.tools:,} tools); "
+        template, last, history_rows, last_rows, month = build(directory, args.teams, args.tools, args.months, args.files)
+        print(f"database: {history_rows:,} usage rows over the months before {month}; "
               f"one more month ({month}): {last_rows:,} rows")
 
         def copy(name: str) -> str:

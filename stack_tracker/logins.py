@@ -14,8 +14,8 @@ most `FLUSH_EVERY` (tool, person, day) keys, appended to a temporary table
 when it fills; at the end of the file SQLite adds the rows up in one sort, and
 the file's totals go to the database in a few INSERT … SELECT statements.
 
-It is also fast: ten million Okta events (13 GB) import in about 1.4 times
-the time it takes only to read the file and parse every line with orjson
+It is also fast: ten million Okta events (13 GB) import in 1.7 times the
+time it takes only to read the file and parse every line with orjson
 (``bench/import_logins.py``). The lines are read as bytes, a line that
 cannot be a sign-in is passed over undecoded (`sources.json_lines`), each
 person is pseudonymised and each application resolved once per file, the

@@ -143,7 +143,7 @@ def _hasher(raw: BinaryIO, reader: CountingReader):
 class SideHash:
     """The sha256 of a large file, computed on a helper thread that follows its reader through the file.
 
-    Hashing a 14 GB log takes a core 8 seconds. The helper reads the file
+    Hashing a 13 GiB log takes a core 8 seconds. The helper reads the file
     again through a descriptor of its own (from the page cache, never past
     what the reader has read), in blocks large enough that it seldom needs the
     GIL (file reads and hashlib let go of it): with a core to spare, the hash
@@ -174,6 +174,12 @@ class SideHash:
         return self._hash.hexdigest()
 
     def _follow(self) -> None:
+        try:
+            self._hash_behind_the_reader()
+        except OSError as error:  # the file moved or vanished: say so where the hash is wanted, not on stderr
+            self._failure = f"cannot read the file again to hash it: {error.strerror}"
+
+    def _hash_behind_the_reader(self) -> None:
         buffer = memoryview(bytearray(self.BLOCK))
         hashed = 0
         with open(self._path, "rb", buffering=0) as file:

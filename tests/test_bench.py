@@ -147,5 +147,33 @@ def test_import_logins_benchmark_measures_the_import_against_an_orjson_baseline(
     assert measured["ratio to the baseline:"] > 1
     assert re.search(r"events/s\s+peak\s+\d+ MiB", result.stdout)
     # The log is the generator's, and the import counted its sign-ins.
-    assert re.search(r"^okta\.jsonl: 3,000 events, ", result.stdout, re.MULTILINE)
+    assert re.search(r"^okta\.jsonl: 3,000 events, generated in ", result.stdout, re.MULTILINE)
     assert int(re.search(r"^counted: ([\d,]+) sign-ins", result.stdout, re.MULTILINE)[1].replace(",", "")) > 1000
+
+
+def test_make_bench_runs_every_script_on_one_generated_organisation(tmp_path):
+    """bench/all.py, which `make bench` runs, at a size that takes seconds."""
+    work = tmp_path / "work"
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "all.py"), "--workdir", str(work), "--teams", "6", "--tools", "25",
+         "--months", "3", "--users", "60", "--events", "3000", "--requests", "16"],
+        capture_output=True, text=True, check=True,
+    )
+    output = result.stdout
+    for title in ("generate", "ingest", "refresh", "sign-in import", "reports", "publish", "site under load"):
+        assert f"## {title}" in output
+    assert (work / "results.txt").read_text(encoding="utf-8").strip() == output.strip()
+    # The sign-in import left the enterprise database, publish the site, and the load measured its pages.
+    assert (work / "enterprise.db").exists() and (work / "site" / "stack.db").exists()
+    assert "baseline /-/versions.json" in output
+    pages = re.findall(r"^(home|tool page|team page|report \w+|dashboard \w+|chart \S+ \(json\)).*\s(ok|OVER|FAILED)$",
+                       output, re.MULTILINE)
+    assert len(pages) >= 3 + len(REPORTS)
+    assert "FAILED" not in [verdict for _, verdict in pages]
+    # A second run reuses the generated files.
+    again = subprocess.run(
+        [sys.executable, str(BENCH / "all.py"), "--workdir", str(work), "--teams", "6", "--tools", "25",
+         "--months", "3", "--users", "60", "--events", "3000", "--requests", "4"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert "reusing the organisation" in again and "## generate" not in again
