@@ -7,6 +7,7 @@ import functools
 import inspect
 import sqlite3
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -65,6 +66,19 @@ def echo_result(result: IngestResult, silent: bool) -> None:
     click.echo(result.summary(), err=True)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+@contextmanager
+def progress_bar(label: str, silent: bool, length: int = 1):
+    """Yield a ``progress(done, total)`` callback that draws a bar on stderr: on a terminal only, never with --silent."""
+    hidden = silent or not sys.stderr.isatty()
+    with click.progressbar(length=length, label=label, file=sys.stderr, hidden=hidden) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total or bar.length
+            bar.update(done - bar.pos)
+
+        yield progress
 
 
 @click.group()
@@ -130,14 +144,8 @@ def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency,
     """
     db = open_database(db_path, must_exist=True)
     options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency.upper(), sheet=sheet)
-    show_progress = not silent and sys.stderr.isatty()
     for path in files:
-        with click.progressbar(length=path.stat().st_size, label=path.name, file=sys.stderr,
-                               hidden=not show_progress) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.update(done - bar.pos)
-
+        with progress_bar(path.name, silent, path.stat().st_size) as progress:
             result = ingest_file(db, kind, path, fmt=fmt, dry_run=dry_run, options=options, progress=progress)
         echo_result(result, silent)
 
@@ -370,13 +378,7 @@ def backup(db_path, file, force, silent):
         stack-tracker backup stack.db stack-copy.db --force
     """
     db = open_existing(db_path)
-    with click.progressbar(length=1, label=db_path.name, file=sys.stderr,
-                           hidden=silent or not sys.stderr.isatty()) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
+    with progress_bar(db_path.name, silent) as progress:
         result = backup_database(db, file, force=force, progress=progress)
     echo_result(result, silent)
 
@@ -446,13 +448,7 @@ def generate(outdir, teams, tools, months, users, events, seed, end, force, sile
         stack-tracker ingest org.db integrations org/integrations.csv
         stack-tracker import-logins org.db org/okta.jsonl --source okta --directory org/directory.csv
     """
-    with click.progressbar(length=0, label=outdir.name, file=sys.stderr,
-                           hidden=silent or not sys.stderr.isatty()) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
+    with progress_bar(outdir.name, silent) as progress:
         result = generate_organisation(outdir, teams=teams, tools=tools, months=months, users=users, events=events,
                                        seed=seed, end=end, force=force, progress=progress)
     if not silent:
@@ -464,12 +460,6 @@ def generate(outdir, teams, tools, months, users, events, seed, end, force, sile
 from .logins import import_logins as import_login_files  # noqa: E402
 from .sources import SOURCES as LOGIN_SOURCES  # noqa: E402
 from .users_export import import_users as import_user_export  # noqa: E402
-
-
-def _progress_bar(path: Path, silent: bool):
-    """A progress bar over ``path``'s bytes: on a terminal only, never with --silent."""
-    return click.progressbar(length=path.stat().st_size, label=path.name, file=sys.stderr,
-                             hidden=silent or not sys.stderr.isatty())
 
 
 @cli.command(name="import-logins")
@@ -508,10 +498,10 @@ def import_logins(db_path, files, source, directory, since, until, allow_new, da
     """
     db = open_database(db_path, must_exist=True)
     for path in files:
-        with _progress_bar(path, silent) as bar:
+        with progress_bar(path.name, silent, path.stat().st_size) as progress:
             [result] = import_login_files(
                 db, [path], source, directory=directory, since=since, until=until, allow_new=allow_new,
-                date_format=date_format, progress=lambda done, total: bar.update(done - bar.pos),
+                date_format=date_format, progress=progress,
             )
         echo_result(result, silent)
 
@@ -546,9 +536,9 @@ def import_users(db_path, file, tool, as_of, active_days, directory, allow_new, 
             --as-of 2024-03-31 --active-days 60 --directory people.csv
     """
     db = open_database(db_path, must_exist=True)
-    with _progress_bar(file, silent) as bar:
+    with progress_bar(file.name, silent, file.stat().st_size) as progress:
         result = import_user_export(
             db, file, tool=tool, as_of=as_of, active_days=active_days, directory=directory, allow_new=allow_new,
-            date_format=date_format, sheet=sheet, progress=lambda done, total: bar.update(done - bar.pos),
+            date_format=date_format, sheet=sheet, progress=progress,
         )
     echo_result(result, silent)

@@ -30,7 +30,7 @@ import sqlite_utils
 from . import schema
 from .errors import StackTrackerError
 from .privacy import database_file, key_file_for
-from .reports import DERIVED_TABLES, refresh_derived
+from .reports import DERIVED_TABLES, derived_rows, refresh_derived
 
 #: Pages copied per backup step (4 MiB at SQLite's default page size): between
 #: steps the source is free, so the copy never holds up a writer for long.
@@ -220,26 +220,6 @@ def _copy_pages(source: sqlite3.Connection, copy: sqlite3.Connection, pages_per_
 # ---------------------------------------------------------------------------
 # Check
 
-#: The keys each derived report table must have, and a query giving the same
-#: keys from the tables it is built from: comparing the two (index lookups and
-#: one sort) is cheap where rebuilding is not. A derived table not listed here
-#: is not compared: `tool_pair_shared_users`, for one, because knowing its keys
-#: takes the person-by-person join that builds it.
-DERIVED_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
-    "usage_effective": (("period", "team", "tool"), "select period, team, tool from usage"),
-    "tool_period_summary": (("period", "tool"), "select period, tool from usage"),
-    "tool_activity_summary": (("period", "tool"), "select period, tool from user_activity"),
-    "team_tool_activity_summary": (
-        ("period", "team", "tool"),
-        "select period, team, tool from user_activity where team is not null",
-    ),
-    "tool_blast_radius": (
-        ("tool",),
-        "select upstream_tool from integration_flows where downstream_tool <> upstream_tool",
-    ),
-}
-
-
 @dataclass(frozen=True)
 class Finding:
     """One problem, in words a person can act on; ``repairable`` if `check` can fix it."""
@@ -281,8 +261,8 @@ def check(db: sqlite_utils.Database, *, repair: bool = False) -> CheckResult:
     structure (``PRAGMA integrity_check``), the schema (a stack-tracker
     database of a version this one reads, no table missing), references
     between rows (``PRAGMA foreign_key_check``, orphans grouped by table,
-    column and key), and whether the derived report tables hold the keys
-    the base tables give them (`DERIVED_KEYS`).
+    column and key), and whether each derived report table holds exactly the
+    rows its one SQL definition gives (`reports.derived_rows`).
     """
     source = database_file(db)
     result = CheckResult(database=source.name if source else ":memory:")
@@ -393,19 +373,33 @@ def _orphans_message(table: str, column: str, parent: str, keys: list[tuple[obje
 
 
 def _stale_derived_tables(db: sqlite_utils.Database) -> list[str]:
-    """For each derived table whose keys differ from its base tables', how they differ."""
+    """For each derived table that differs from what its SQL gives now, how many rows differ.
+
+    The table is compared with its own definition, not with a second account
+    of what it should hold: the rows are computed once, into a temporary
+    table, and compared both ways.
+    """
     stale = []
-    for table, (keys, base_sql) in DERIVED_KEYS.items():
-        if table not in DERIVED_TABLES:
-            continue
-        columns = ", ".join(f"[{key}]" for key in keys)
-        lacking = db.execute(f"select count(*) from ({base_sql} except select {columns} from [{table}])").fetchone()[0]
-        extra = db.execute(f"select count(*) from (select {columns} from [{table}] except {base_sql})").fetchone()[0]
+    for table, spec in DERIVED_TABLES.items():
+        columns = ", ".join(f"[{column}]" for column in spec.columns)
+        db.execute("drop table if exists temp.check_expected")
+        db.execute(f"create temp table check_expected as {derived_rows(table)}")
+        try:
+            lacking = db.execute(
+                f"select count(*) from (select * from temp.check_expected except select {columns} from [{table}])"
+            ).fetchone()[0]
+            extra = db.execute(
+                f"select count(*) from (select {columns} from [{table}] except select * from temp.check_expected)"
+            ).fetchone()[0]
+        finally:
+            db.execute("drop table temp.check_expected")
         if lacking or extra:
-            stale.append(
-                f"{table}: {lacking:,} ({', '.join(keys)}) of the base tables missing, {extra:,} no longer in them"
-            )
+            stale.append(f"{table}: {_rows(lacking)} missing or different, {extra:,} that should not be there")
     return stale
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'s' if count != 1 else ''}"
 
 
 def rebuild_derived_tables(db: sqlite_utils.Database) -> None:

@@ -314,14 +314,19 @@ def refresh_derived(
 WHOLE_REBUILD_SHARE = 0.7
 
 
+def derived_rows(name: str) -> str:
+    """The SELECT giving every row derived table ``name`` should hold, in its columns' order:
+    what a refresh writes, and what `maintenance.check` compares the table with."""
+    return f"SELECT {_quoted(DERIVED_TABLES[name].columns)} FROM ({_sql(f'derived/{name}')})"
+
+
 def _rebuild(db: sqlite_utils.Database, name: str, spec: TableSpec) -> None:
     # From scratch: rows go in in key order and the indexes are built once at
     # the end, several times faster than updating in place.
     db.execute(f"DROP TABLE IF EXISTS [{name}]")
     _create_derived_table(db, name, spec)
     db.execute(
-        f"INSERT INTO [{name}] ({_quoted(spec.columns)}) "
-        f"SELECT {_quoted(spec.columns)} FROM ({_sql(f'derived/{name}')}) ORDER BY {_quoted(_pk(spec))}"
+        f"INSERT INTO [{name}] ({_quoted(spec.columns)}) {derived_rows(name)} ORDER BY {_quoted(_pk(spec))}"
     )
     _create_indexes(db, name, spec)
 
@@ -346,8 +351,7 @@ def _refresh_months(db: sqlite_utils.Database, name: str, spec: TableSpec, month
     db.execute(f"DELETE FROM [{name}] WHERE {in_months}", months)
     # The filter reaches the tables the SQL reads where the planner can push it down.
     db.execute(
-        f"INSERT INTO [{name}] ({_quoted(spec.columns)}) "
-        f"SELECT {_quoted(spec.columns)} FROM ({_sql(f'derived/{name}')}) WHERE {in_months} "
+        f"INSERT INTO [{name}] ({_quoted(spec.columns)}) {derived_rows(name)} WHERE {in_months} "
         f"ORDER BY {_quoted(_pk(spec))}",
         months,
     )

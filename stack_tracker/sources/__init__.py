@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import json
+import itertools
 import re
 from collections import Counter
 from pathlib import Path
@@ -224,6 +225,17 @@ def table_records(log: LogFile, layout: str) -> Iterator[tuple[int, dict]]:
     if last is not None and len(last[1]) < len(dict.fromkeys(log.source.headers)) and not _ends_with_newline(log.path):
         raise ReadError(log.name, last[0], f"the last row has {len(last[1])} of the header's {len(dict.fromkeys(log.source.headers))} "
                                            "fields and no line end: the file looks cut off; export it again")
+
+
+def with_headers(log: LogFile, records: Iterator[tuple[int, dict]]) -> tuple[list[str], Iterator[tuple[int, dict]]] | None:
+    """A table's headers and every one of its rows; None when it has no rows.
+
+    A file opens as its first row is read, so its headers are known only then.
+    """
+    first = next(records, None)
+    if first is None:
+        return None
+    return log.source.headers or list(first[1]), itertools.chain((first,), records)
 
 
 def _ends_with_newline(path: Path) -> bool:

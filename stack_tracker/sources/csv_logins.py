@@ -13,7 +13,7 @@ from typing import Iterator
 
 from .. import kinds as k
 from ..readers import EXTENSIONS, open_source
-from . import LogFile, SignIn, sniff_format, text
+from . import LogFile, SignIn, sniff_format, text, with_headers
 
 #: column -> the headers accepted for it
 COLUMNS = {
@@ -36,11 +36,10 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
     if fmt is None:
         fmt = {"array": "json", "lines": "jsonl", "object": "json"}.get(layout, layout)
     log.source = open_source(log.path, fmt)
-    records = log.source.records
-    first = next(records, None)
-    if first is None:
+    table = with_headers(log, log.source.records)
+    if table is None:
         return
-    headers = log.source.headers or list(first[1])
+    headers, rows = table
     columns = _map_headers(headers)
     missing = [name for name in ("user", "application", "time") if name not in columns]
     if missing:
@@ -49,11 +48,7 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
         return
     user, application, time, outcome = (columns.get(name) for name in ("user", "application", "time", "outcome"))
 
-    def rows():
-        yield first
-        yield from records
-
-    for line, row in rows():
+    for line, row in rows:
         if outcome and text(row.get(outcome)).casefold() in FAILURE_WORDS:
             log.skipped["failed sign-ins"] += 1
             continue

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from . import LogFile, SignIn, find_column, json_objects, sniff_format, table_records, text
+from . import LogFile, SignIn, find_column, json_objects, sniff_format, table_records, text, with_headers
 
 MACHINE_TYPES = {"serviceprincipal", "managedidentity"}
 NO_VALUE = {"", "none", "null", "n/a", "-"}
@@ -71,11 +71,10 @@ def _from_record(log: LogFile, line: int, record: dict) -> SignIn | None:
 
 
 def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
-    records = table_records(log, layout)
-    first = next(records, None)
-    if first is None:
+    table = with_headers(log, table_records(log, layout))
+    if table is None:
         return
-    headers = log.source.headers
+    headers, rows = table
     time = find_column(headers, "Date (UTC)", "CreatedDateTime", "Date", "Created date time")
     user = find_column(headers, "Username", "UserPrincipalName", "User principal name")
     application = find_column(headers, "Application", "AppDisplayName", "App display name")
@@ -90,11 +89,7 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
         log.problem(1, ", ".join(missing), None, "column not found: is this an Entra ID sign-in log download?")
         return
 
-    def rows():
-        yield first
-        yield from records
-
-    for line, row in rows():
+    for line, row in rows:
         if error_code is not None:
             succeeded = text(row.get(error_code)) == "0"
         else:

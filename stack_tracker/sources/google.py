@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from . import LogFile, SignIn, find_column, header_key, json_objects, sniff_format, table_records, text
+from . import LogFile, SignIn, find_column, header_key, json_objects, sniff_format, table_records, text, with_headers
 
 GOOGLE_WORKSPACE = "Google Workspace"
 #: applicationName -> (the event that is a sign-in, the parameter naming the application)
@@ -105,11 +105,10 @@ def _infer_application(parameters: dict) -> str | None:
 
 
 def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
-    records = table_records(log, layout)
-    first = next(records, None)
-    if first is None:
+    table = with_headers(log, table_records(log, layout))
+    if table is None:
         return
-    headers = log.source.headers
+    headers, rows = table
     event = find_column(headers, "Event", "Event name", "Event Name")
     actor = find_column(headers, "Actor", "Actor email", "User", "Email")
     date = find_column(headers, "Date", "Time", "Timestamp")
@@ -122,11 +121,7 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
         log.problem(1, ", ".join(missing), None, "column not found: is this an audit log export of SAML, OAuth or User log events?")
         return
 
-    def rows():
-        yield first
-        yield from records
-
-    for line, row in rows():
+    for line, row in rows:
         if header_key(text(row.get(event))) not in CONSOLE_SIGN_IN_EVENTS:
             log.skipped["failed sign-ins and other events"] += 1
             continue

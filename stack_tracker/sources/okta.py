@@ -21,7 +21,7 @@ import json
 import re
 from typing import Iterator
 
-from . import LogFile, SignIn, find_column, header_key, json_lines, json_objects, sniff_format, table_records, text
+from . import LogFile, SignIn, find_column, header_key, json_lines, json_objects, sniff_format, table_records, text, with_headers
 
 SSO = "user.authentication.sso"
 _TARGET_COLUMN = re.compile(r"^targets?(\d*)(type|displayname|alternateid)$")
@@ -78,11 +78,10 @@ def _from_event(log: LogFile, line: int, event: dict) -> SignIn | None:
 
 
 def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
-    records = table_records(log, layout)
-    first = next(records, None)
-    if first is None:
+    table = with_headers(log, table_records(log, layout))
+    if table is None:
         return
-    headers = log.source.headers
+    headers, rows = table
     columns = {
         "event": find_column(headers, "event_type", "eventType", "event type"),
         "result": find_column(headers, "outcome.result", "outcome", "result"),
@@ -103,11 +102,7 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
             targets.setdefault(match[1] or "0", {})[match[2]] = header
     json_targets = find_column(headers, "target") if not targets else None
 
-    def rows():
-        yield first
-        yield from records
-
-    for line, row in rows():
+    for line, row in rows:
         entries = [
             {"type": text(row.get(group.get("type"))), "displayName": text(row.get(group.get("displayname"))),
              "alternateId": text(row.get(group.get("alternateid")))}
