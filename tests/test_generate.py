@@ -19,9 +19,9 @@ import pytest
 import sqlite_utils
 
 from conftest import rows, run
-from stack_tracker import generate as generate_module
 from stack_tracker.demo import SAMPLE_FILES
 from stack_tracker.generate import FILES, GenerateError, generate
+from stack_tracker.generate.people import INTERNAL_APPS
 from stack_tracker.reports import run_report
 
 SMALL = ("--teams", 6, "--tools", 20, "--months", 4, "--users", 50, "--events", 2000)
@@ -106,7 +106,7 @@ def test_sign_ins_resolve_to_the_generated_tools(organisation):
     inventory = {row["Tool"].lower() for row in read_csv(outdir / "tools.csv")}
     for row in rows(db_path, "select name from tools where status = 'unreviewed'"):
         name = row["name"]
-        assert name.lower() in usage_names - inventory or name.rstrip(" 0123456789") in generate_module.INTERNAL_APPS, name
+        assert name.lower() in usage_names - inventory or name.rstrip(" 0123456789") in INTERNAL_APPS, name
 
 
 def test_the_log_is_a_realistic_okta_system_log(organisation):
