@@ -48,8 +48,10 @@ def loose_key(text: str) -> str:
     >>> loose_key("HubSpot - Marketing Hub") == loose_key("hubspot marketing hub")
     True
     """
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "", text.casefold())
+    # Accents go, but letters of every script stay: a name in Cyrillic or Chinese
+    # must not come down to the empty key, which every other such name shares.
+    text = "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+    return "".join(char for char in unicodedata.normalize("NFKC", text).casefold() if char.isalnum() and char != "_")
 
 
 _HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/\s]+@)?(?P<host>(?:[a-z0-9-]+\.)+[a-z]{2,})(?::\d+)?(?:[/?#].*)?$", re.I)
@@ -226,9 +228,11 @@ class ApplicationResolver:
         name = product.name if product else " ".join(spelling.split())
         if not n.slugify(name):
             raise StackTrackerError(f"the application name {spelling!r} has no letter or digit to make a tool of")
+        known = len(self.resolver.tool_names)
         slug = create_unreviewed_tool(self.db, self.resolver, name, self.ingest_id, vendor=product.vendor if product else None)
         self.loose.setdefault(loose_key(name), slug)
-        self.created_tools += 1
+        # Another spelling of a tool already known by this slug creates nothing: count what was written.
+        self.created_tools += len(self.resolver.tool_names) - known
         if product:
             _add_capabilities(self.db, self.resolver, slug, product, self.ingest_id)
         return slug

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import signal
 import sqlite3
 import sys
 from contextlib import contextmanager
@@ -14,7 +15,8 @@ import click
 
 from . import __version__
 from .demo import build_demo
-from .errors import StackTrackerError
+from .errors import StackTrackerError, storage_error
+from .files import write_output
 from .ingest import IngestResult, Options, ingest as ingest_file
 from .kinds import KINDS
 from .maintenance import backup as backup_database, check as check_database, database_error, open_existing
@@ -32,7 +34,9 @@ def friendly_errors(command):
     """Show a `StackTrackerError` as a message and exit status 1, never a traceback.
 
     So are SQLite's errors about the database file itself (another command
-    writing to it, damaged, not a database); any other is a bug, shown in full.
+    writing to it, damaged, not a database) and failures to store data (a
+    full disk, a read-only folder), SQLite's or the system's; any other is a
+    bug, shown in full.
     """
 
     @functools.wraps(command)
@@ -41,8 +45,11 @@ def friendly_errors(command):
             return command(*args, **kwargs)
         except StackTrackerError as error:
             raise click.ClickException(str(error)) from None
-        except sqlite3.DatabaseError as error:
-            explained = database_error(error, kwargs.get("db_path") or kwargs.get("path") or "the database")
+        except (sqlite3.DatabaseError, OSError) as error:
+            database = kwargs.get("db_path") or kwargs.get("path") or "the database"
+            explained = storage_error(error, database)
+            if explained is None and isinstance(error, sqlite3.DatabaseError):
+                explained = database_error(error, database)
             if explained is None:
                 raise
             raise click.ClickException(str(explained)) from None
@@ -79,6 +86,22 @@ def progress_bar(label: str, silent: bool, length: int = 1):
             bar.update(done - bar.pos)
 
         yield progress
+
+
+def main() -> None:
+    """The console script: `cli`, with SIGTERM and SIGHUP stopping it as Ctrl-C does.
+
+    By default they end Python at once, so no ``finally`` runs and a killed
+    publish or backup would leave its scratch files behind; as an interrupt
+    they unwind like any error, and the commands clean up after themselves.
+    """
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, interrupt)
+    cli(prog_name="stack-tracker")
 
 
 @click.group()
@@ -252,7 +275,7 @@ def summary(db_path, team, period, as_of, fmt, output):
     db = open_database(db_path, must_exist=True)
     text = render_summary(db, team=team, period=period, as_of=as_of, fmt=fmt)
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text, db_path=db_path)
         click.echo(f"Wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
@@ -288,18 +311,28 @@ def serve(path, host, port):
 @click.option("--password-hash", metavar="HASH", envvar="STACK_TRACKER_PASSWORD_HASH", show_envvar=True,
               help="Make the site private: readers sign in as 'viewer' with the password this is the hash of "
                    "(make it with `datasette hash-password`).")
+@click.option("--follow-symlinks", is_flag=True,
+              help="If OUTDIR is a symlink, write the site where it points (refused otherwise).")
+@click.option("--publish-names", is_flag=True,
+              help="Publish team leads' names too (left out by default: they name people).")
 @silent_option
 @friendly_errors
-def publish(db_path, outdir, platform, app, dry_run, password_hash, silent):
+def publish(db_path, outdir, platform, app, dry_run, password_hash, follow_symlinks, publish_names, silent):
     """Write a deployable Datasette site for DB to OUTDIR, or deploy it.
 
     OUTDIR gets a copy of the database as stack.db with the report tables,
     search indexes and statistics built and nothing that names a person (no
-    per-person rows, no e-mail address but the owner contacts you published),
-    metadata.yml, templates, the site's plugin, settings, an inspect file,
-    pinned requirements and a README. `stack-tracker serve OUTDIR` serves it
-    read-only. With --to, the same files go to `datasette publish`. With a
-    password hash, every page and the JSON API ask for the password.
+    per-person rows, no team leads' names, no e-mail address but the owner
+    contacts you published), metadata.yml, templates, the site's plugin,
+    settings, an inspect file, pinned requirements, a README and a manifest
+    of what it wrote. `stack-tracker serve OUTDIR` serves it read-only. With
+    --to, the same files go to `datasette publish`. With a password hash,
+    every page and the JSON API ask for the password.
+
+    Publish writes only what it owns. It refuses an OUTDIR that holds the
+    database or its files, a symlink (unless --follow-symlinks), or a folder
+    with files it did not write; into an earlier site it replaces only what
+    that site's manifest lists, keeping any file you added.
 
     \b
         stack-tracker publish stack.db site/
@@ -316,15 +349,20 @@ def publish(db_path, outdir, platform, app, dry_run, password_hash, silent):
         raise click.UsageError("--app and --dry-run go with --to")
     if dry_run and outdir is None:
         raise click.UsageError("--dry-run needs OUTDIR: the command it prints refers to that directory")
+    # Publishing copies the file by its path: another program's database is refused first, as everywhere.
+    open_existing(db_path).close()
 
     def echo_published(result):
         if not silent:
             click.echo(result.summary(), err=True)
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
 
     if outdir is None:
-        sys.exit(deploy_database(db_path, platform, app=app, password_hash=password_hash,
+        sys.exit(deploy_database(db_path, platform, app=app, password_hash=password_hash, publish_names=publish_names,
                                  on_published=echo_published))
-    echo_published(publish_site(db_path, outdir, password_hash=password_hash))
+    echo_published(publish_site(db_path, outdir, password_hash=password_hash, follow_symlinks=follow_symlinks,
+                                publish_names=publish_names))
     if platform is None:
         if not silent:
             click.echo(f"Serve it with: stack-tracker serve {outdir}", err=True)

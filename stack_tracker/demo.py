@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Callable
 
+from .errors import StackTrackerError
 from .ingest import IngestResult, Options, ingest
 from .resources import resource
 from .schema import open_database
@@ -22,18 +24,51 @@ SAMPLE_FILES = (
     ("usage", "usage.csv", True),
     ("integrations", "integrations.csv", False),
 )
+#: The setting that marks a database as the sample, which demo may build again from scratch.
+SAMPLE_SETTING = "sample"
 
 
 def build_demo(db_path: Path, *, on_result: Callable[[IngestResult], None] = lambda result: None) -> None:
-    """Create ``db_path`` afresh with the taxonomy and the sample organisation."""
+    """Create ``db_path`` afresh with the taxonomy and the sample organisation.
+
+    An existing ``db_path`` is replaced only if demo built it and nothing was
+    imported into it since: any other file, above all a database of real
+    imports, is refused.
+    """
     db_path = Path(db_path)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    if db_path.exists() or db_path.is_symlink():
+        if not is_sample_database(db_path):
+            raise StackTrackerError(
+                f"{db_path} exists and is not a sample database built by demo, or has imports of its own since: "
+                f"give --db another file name"
+            )
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     db = open_database(db_path)
     try:
         on_result(init(db))
         sample = resource("data/sample")
         for kind, name, allow_new in SAMPLE_FILES:
             on_result(ingest(db, kind, sample / name, options=Options(allow_new=allow_new)))
+        with db.conn:
+            # The last ingest demo made: a later one is the user's, and makes the database theirs.
+            db.execute("insert or replace into settings (key, value) select ?, max(id) from ingests", [SAMPLE_SETTING])
     finally:
         db.close()
+
+
+def is_sample_database(db_path: Path) -> bool:
+    """Whether ``db_path`` is a database demo built with nothing imported since (so it may build it again)."""
+    if db_path.is_symlink() or not db_path.is_file():
+        return False
+    try:
+        connection = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            last_demo_ingest = connection.execute(
+                "select value from settings where key = ?", [SAMPLE_SETTING]).fetchone()
+            last_ingest = connection.execute("select max(id) from ingests").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError:
+        return False
+    return last_demo_ingest is not None and last_demo_ingest[0] == str(last_ingest[0])

@@ -101,7 +101,7 @@ def load_directory(
                         break
                 identifiers = [normalise_identifier(str(record.get(column) or "")) for column in person_columns]
                 identifiers = [identifier for identifier in identifiers if identifier]
-                team_name = " ".join(str(record.get(team_column) or "").split())
+                team_name = n.display_name(" ".join(str(record.get(team_column) or "").split()))
                 if not identifiers:
                     problem(line, "person", None, "an email or login is required")
                     continue
@@ -117,9 +117,10 @@ def load_directory(
                     if not team:
                         problem(line, "team", team_name, "a name needs at least one letter or digit")
                         continue
-                    db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [team, team_name, ingest_id])
+                    if resolver.teams.get(team) != team:  # else another spelling of a team known by this slug
+                        db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [team, team_name, ingest_id])
+                        directory.created_teams += 1
                     resolver.add_team(team, team_name)
-                    directory.created_teams += 1
                 canonical = next((directory.canonical[i] for i in identifiers if i in directory.canonical), identifiers[0])
                 team_names.setdefault(team, team_name)
                 for identifier in identifiers:

@@ -103,10 +103,9 @@ class Resolver:
             self.capabilities[n.lookup_key(name)] = slug
         self.tools: dict[str, str] = {}
         self.tool_names: dict[str, str] = {}
+        self.own_tool_names: dict[str, str] = {}  # each tool's slug and name (as lookup_key has it), no alias
         for slug, name in db.execute("select slug, name from tools"):
-            self.tools[slug] = slug
-            self.tools[n.lookup_key(name)] = slug
-            self.tool_names[slug] = name
+            self.add_tool(slug, name)
         self.aliases: dict[str, str] = {}
         for alias, tool in db.execute("select alias, tool from tool_aliases"):
             self.aliases[alias] = tool
@@ -122,13 +121,23 @@ class Resolver:
     def tool(self, name: str) -> str | None:
         return self.aliases.get(name) or self.tools.get(n.lookup_key(name))
 
+    def tool_itself(self, name: str) -> str | None:
+        """The tool whose own name or slug ``name`` is; None for an alias, or a name no tool has."""
+        return self.own_tool_names.get(n.lookup_key(name))
+
+    def other_tool_named(self, alias: str, tool: str) -> str | None:
+        """The tool other than ``tool`` whose own name or slug ``alias`` is: an alias of ``tool`` can't be one."""
+        itself = self.tool_itself(alias)
+        return itself if itself != tool else None
+
     def add_team(self, slug: str, name: str) -> None:
         self.teams[slug] = slug
         self.teams[n.lookup_key(name)] = slug
 
     def add_tool(self, slug: str, name: str) -> None:
-        self.tools[slug] = slug
-        self.tools[n.lookup_key(name)] = slug
+        for key in (slug, n.lookup_key(name)):
+            self.tools[key] = slug
+            self.own_tool_names[key] = slug
         self.tool_names[slug] = name
 
     def add_alias(self, alias: str, tool: str) -> None:
@@ -152,6 +161,7 @@ def create_unreviewed_tool(
     db: sqlite_utils.Database, resolver: Resolver, name: str, ingest_id: int, *, vendor: str | None = None
 ) -> str:
     """Add a tool that an input uses but the inventory lacks, with status ``unreviewed`` (shadow IT)."""
+    name = n.display_name(name)
     slug = n.slugify(name)
     if not slug:
         raise n.BadValue("a name needs at least one letter or digit")
@@ -197,6 +207,7 @@ class _FileLoader:
         self.row_warnings: dict[str, list[int]] = {}  # what is odd -> its first lines, then how many more
         self.currencies: set[str] = set()
         self.team_lines: dict[str, int] = {}  # for a teams file: slug -> its line
+        self.alias_lines: dict[int, tuple[str, str]] = {}  # for an aliases file: line -> its alias and tool
         self.headed: set[str] = set()  # the columns a table's header names
 
     # -- problems ---------------------------------------------------------
@@ -249,7 +260,7 @@ class _FileLoader:
         options = self.options
         simple = {
             k.TEXT: str,
-            k.NAME: str,
+            k.NAME: n.display_name,
             k.INT: n.parse_int,
             k.MONEY: n.parse_money,
             k.CURRENCY: n.parse_currency,
@@ -261,8 +272,11 @@ class _FileLoader:
         }
         if column.type in simple:
             return simple[column.type]
-        # References repeat on every row of a usage file; each spelling is resolved once.
-        return _cached({k.TEAM_REF: self.team_ref, k.TOOL_REF: self.tool_ref, k.CAPABILITY_REF: self.capability_ref}[column.type])
+        # References repeat on every row of a usage file; each spelling is resolved once,
+        # in its composed form, so a name typed in two Unicode forms is one name.
+        resolve = {k.TEAM_REF: self.team_ref, k.TOOL_REF: self.tool_ref, k.TOOL_ITSELF_REF: self.tool_itself_ref,
+                   k.CAPABILITY_REF: self.capability_ref}[column.type]
+        return _cached(lambda text: resolve(n.display_name(text)))
 
     def team_ref(self, name: str) -> str:
         slug = self.resolver.team(name)
@@ -276,6 +290,8 @@ class _FileLoader:
         if not self.options.allow_new:
             raise n.BadValue("unknown team: add it to the teams file first, or pass --allow-new to create it")
         slug = self._new_slug(name)
+        if self.resolver.teams.get(slug) == slug:
+            return slug  # another spelling of a team already known by this slug
         self.db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [slug, name, self.ingest_id])
         self.resolver.add_team(slug, name)
         self.created["teams"] += 1
@@ -289,8 +305,24 @@ class _FileLoader:
                     "unknown tool: add it to the tools file, map this spelling in an aliases file, "
                     "or pass --allow-new to record it as an unreviewed tool"
                 )
+            known = len(self.resolver.tool_names)
             slug = create_unreviewed_tool(self.db, self.resolver, name, self.ingest_id)
-            self.created["tools"] += 1
+            # Another spelling of a tool already known by this slug creates nothing: count what was written.
+            self.created["tools"] += len(self.resolver.tool_names) - known
+        self.remember_alias(name, slug)
+        return slug
+
+    def tool_itself_ref(self, name: str) -> str:
+        """The tool an alias points at, by its own name or slug: never another alias, which would make a chain."""
+        slug = self.resolver.tool_itself(name)
+        if slug is None:
+            through_alias = self.resolver.tool(name)
+            if through_alias is not None:
+                raise n.BadValue(
+                    f"is an alias of {self.resolver.tool_names.get(through_alias, through_alias)}, not a tool: "
+                    "give the tool's own name; an alias can't point at another alias"
+                )
+            return self.tool_ref(name)  # unknown: an error, or with --allow-new a new tool
         self.remember_alias(name, slug)
         return slug
 
@@ -426,6 +458,11 @@ class _FileLoader:
             # Both the file's spelling and the tool's display name find it again later.
             self.remember_alias(name, slug)
             self.remember_alias(values["name"], slug)
+        if kind == "aliases":
+            # A later line that names this spelling as its tool makes a chain (`tool_itself_ref`); whether
+            # the spelling is another tool's own name is known once the file is read (`check_alias_spellings`).
+            self.alias_lines[line] = (values["alias"], values["tool"])
+            self.resolver.add_alias(values["alias"], values["tool"])
         return values
 
     def finish(self) -> None:
@@ -435,6 +472,8 @@ class _FileLoader:
                 self.problem(line, column, name, "unknown team: it is neither in this file nor in the database")
         if self.kind.name == "teams" and not self.problems:
             self.check_team_circles()
+        if self.kind.name == "aliases":
+            self.check_alias_spellings()
         for what, (count, *lines) in self.row_warnings.items():
             shown = ", ".join(map(str, lines)) + (f" and {count - len(lines)} more" if count > len(lines) else "")
             self.warnings.append(f"{self.file}: {what} (line{'s' if count > 1 else ''} {shown})")
@@ -443,6 +482,20 @@ class _FileLoader:
                 f"{self.file}: annual costs in {len(self.currencies)} currencies ({', '.join(sorted(self.currencies))}): "
                 "each tool keeps its own; reports total one currency at a time (--param currency=...)"
             )
+
+    def check_alias_spellings(self) -> None:
+        """An alias that is another tool's own name or slug is a problem on its line.
+
+        It would send that tool's rows to the other one, and a pair of them
+        makes a circle. Checked once the file is read, so that a tool created
+        further down the file (--allow-new) counts too.
+        """
+        names = self.resolver.tool_names
+        for line, (alias, tool) in self.alias_lines.items():
+            other = self.resolver.other_tool_named(alias, tool)
+            if other is not None:
+                self.problem(line, "alias", alias, f"is the tool {names[other]} itself, not another name for "
+                                                   f"{names[tool]}: an alias can't name another tool")
 
     def check_team_circles(self) -> None:
         """A team above itself (its own parent, or its parent's parent …) is a problem on its line.
@@ -821,8 +874,12 @@ def _load_records(loader: _FileLoader, source: Source, result: IngestResult, pro
                         json_headers[key] = accepted.get(k.header_key(key))
                         if json_headers[key] is None:
                             loader.warnings.append(f"{loader.file}: field {key!r} is not a {loader.kind.name} field and was ignored")
-                    if json_headers[key]:
-                        mapped[json_headers[key]] = value
+                    column = json_headers[key]
+                    if column in mapped:  # as two headers meaning one column are, in a table
+                        first = next(other for other in record if json_headers[other] == column)
+                        loader.problem(line, column, key, f"two fields mean {column}: {first!r} and {key!r}; keep one")
+                    elif column:
+                        mapped[column] = value
                 record = mapped
             values = loader.convert(line, record)
             if values is not None and not loader.problems:

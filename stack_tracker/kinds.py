@@ -20,6 +20,8 @@ TEXT, NAME, INT, MONEY, CURRENCY, DATE, PERIOD, BOOL, CHOICE, LEVEL = (
     "text", "name", "int", "money", "currency", "date", "period", "bool", "choice", "level"
 )
 TEAM_REF, TOOL_REF, CAPABILITY_REF = "team", "tool", "capability"
+# A tool by its own name or slug, never through an alias: what an alias points at.
+TOOL_ITSELF_REF = "tool itself"
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ KINDS: dict[str, Kind] = {
             description="Other spellings of tool names, as they appear in other files.",
             columns=(
                 Column("alias", TEXT, True, ("spelling", "other name", "alternative name", "as seen", "name seen", "synonym"), "The spelling seen in an input"),
-                Column("tool", TOOL_REF, True, ("canonical", "canonical name") + TOOL_ALIASES, "The tool it means"),
+                Column("tool", TOOL_ITSELF_REF, True, ("canonical", "canonical name") + TOOL_ALIASES, "The tool it means"),
             ),
         ),
         Kind(

@@ -17,7 +17,9 @@ Example::
 
 from __future__ import annotations
 
+import glob
 import os
+import shlex
 import sqlite3
 import stat
 import tempfile
@@ -29,7 +31,9 @@ import sqlite_utils
 
 from . import schema
 from .errors import StackTrackerError
+from .ingest import Resolver
 from .privacy import database_file, key_file_for
+from .scratch import process_alive
 from .reports import DERIVED_TABLES, derived_rows, refresh_derived
 
 #: Pages copied per backup step (4 MiB at SQLite's default page size): between
@@ -39,6 +43,8 @@ BACKUP_PAGES_PER_STEP = 1024
 #: that it stays one consistent state. After this many restarts the rest is
 #: copied in one step, from one snapshot: in WAL mode that blocks no writer.
 BACKUP_MAX_RESTARTS = 3
+#: The suffix of a copy being written: `.{backup}.{pid}.{random}.partial`, beside the backup.
+PARTIAL = ".partial"
 #: `check` lists at most this many lines of the integrity check and this many
 #: keys per broken reference; the counts always cover everything.
 MAX_LISTED = 5
@@ -78,11 +84,13 @@ def database_error(error: sqlite3.DatabaseError, database: object) -> StackTrack
 
 
 def open_existing(path: str | Path) -> sqlite_utils.Database:
-    """Open a database exactly as it is, to back up or check.
+    """Open a database exactly as it is, to back up, check or publish.
 
     Unlike `schema.open_database` it upgrades nothing and writes nothing: a
-    damaged file or one from another version must be examined, not changed.
-    Raises `MaintenanceError` for a missing file or one that is not SQLite.
+    damaged file must be examined, not changed. Raises `MaintenanceError` for
+    a missing file or one that is not SQLite, and refuses, as every command
+    does, a database that is another program's or a newer stack-tracker's
+    (`schema.refuse_foreign_database`).
     """
     path = Path(path)
     if not path.is_file():
@@ -90,10 +98,13 @@ def open_existing(path: str | Path) -> sqlite_utils.Database:
     db = sqlite_utils.Database(path)
     db.execute(f"PRAGMA busy_timeout = {int(schema.BUSY_TIMEOUT_SECONDS * 1000)}")
     try:
-        db.execute("select count(*) from sqlite_master").fetchone()
+        schema.refuse_foreign_database(db, path)
     except sqlite3.DatabaseError as error:
         db.close()
         raise (database_error(error, path) or error) from None
+    except StackTrackerError:
+        db.close()
+        raise
     return db
 
 
@@ -158,7 +169,8 @@ def backup(
         raise MaintenanceError(f"{target} exists: pass --force to replace it")
     if not target.parent.is_dir():
         raise MaintenanceError(f"{target.parent}: no such directory")
-    descriptor, scratch_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    remove_stale_partials(target)
+    descriptor, scratch_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=PARTIAL, dir=target.parent)
     os.close(descriptor)
     scratch = Path(scratch_name)
     # The copy may be read by whoever may read the database, no one else.
@@ -191,6 +203,15 @@ def backup(
             f"your backups, or sign-ins imported into a restored database will not match"
         )
     return BackupResult(source=source.name, target=str(target), pages=pages, page_size=page_size, warnings=warnings)
+
+
+def remove_stale_partials(target: Path) -> None:
+    """Delete the half-written copies that backups to ``target`` killed outright left behind."""
+    prefix = f".{target.name}."
+    for partial in target.parent.glob(f"{glob.escape(prefix)}*{PARTIAL}"):
+        pid = partial.name[len(prefix):].split(".")[0]
+        if pid.isdigit() and partial.is_file() and not partial.is_symlink() and not process_alive(int(pid)):
+            partial.unlink(missing_ok=True)
 
 
 def _copy_pages(source: sqlite3.Connection, copy: sqlite3.Connection, pages_per_step: int, progress) -> None:
@@ -261,8 +282,10 @@ def check(db: sqlite_utils.Database, *, repair: bool = False) -> CheckResult:
     structure (``PRAGMA integrity_check``), the schema (a stack-tracker
     database of a version this one reads, no table missing), references
     between rows (``PRAGMA foreign_key_check``, orphans grouped by table,
-    column and key), and whether each derived report table holds exactly the
-    rows its one SQL definition gives (`reports.derived_rows`).
+    column and key), aliases that are another tool's own name, and whether
+    each derived report table holds exactly the rows its one SQL definition
+    gives (`reports.derived_rows`). What cannot be repaired here comes with the
+    command that repairs it.
     """
     source = database_file(db)
     result = CheckResult(database=source.name if source else ":memory:")
@@ -277,7 +300,8 @@ def check(db: sqlite_utils.Database, *, repair: bool = False) -> CheckResult:
             result.findings.append(missing)
             return result
         result.rows_checked = sum(db.table(name).count for name in schema.TABLES)
-        result.findings += _broken_references(db, list(schema.TABLES))
+        result.findings += _broken_references(db, list(schema.TABLES), result.database)
+        result.findings += _aliases_of_other_tools(db, result.database)
         stale = _stale_derived_tables(db)
         if stale and repair:
             rebuild_derived_tables(db)
@@ -334,8 +358,8 @@ def _missing_tables(db: sqlite_utils.Database, database: str) -> Finding | None:
     return Finding(f"tables missing: {', '.join(missing)}: run stack-tracker init on the database to add them")
 
 
-def _broken_references(db: sqlite_utils.Database, tables: list[str]) -> list[Finding]:
-    """Rows naming a row that does not exist, grouped by table, column and key, with counts.
+def _broken_references(db: sqlite_utils.Database, tables: list[str], database: str) -> list[Finding]:
+    """Rows naming a row that does not exist, grouped by table, column and key, with counts and the repair.
 
     ``PRAGMA foreign_key_check`` finds which references are broken; only
     those are then grouped by the key they name.
@@ -356,7 +380,8 @@ def _broken_references(db: sqlite_utils.Database, tables: list[str]) -> list[Fin
                 f"(select 1 from [{parent}] where [{parent}].[{parent_column}] = child.[{column}]) "
                 f"group by 1 order by 2 desc, 1"
             ).fetchall()
-            findings.append(Finding(_orphans_message(table, column, parent, keys)))
+            repair = _orphans_repair(database, table, column, parent, parent_column)
+            findings.append(Finding(f"{_orphans_message(table, column, parent, keys)}: {repair}"))
     return findings
 
 
@@ -370,6 +395,52 @@ def _orphans_message(table: str, column: str, parent: str, keys: list[tuple[obje
     return (
         f"{total} {table} row{'s' if total != 1 else ''} {names} {article} {column} that is not in {parent}: {listed}"
     )
+
+
+def _orphans_repair(database: str, table: str, column: str, parent: str, parent_column: str) -> str:
+    """How to repair broken references: add what they name, or else delete the rows.
+
+    Where the row stands without the column (a tool's owner team, a team's
+    parent), emptying the column does instead: the rest of the row is kept.
+    """
+    spec = schema.TABLES[table]
+    broken = f"{column} not in (select {parent_column} from {parent})"
+    if column in ((spec.pk,) if isinstance(spec.pk, str) else spec.pk) or column in spec.not_null:
+        return f"add the missing {parent}, or delete the rows with: " + _sql_command(database, f"delete from {table} where {broken}")
+    return f"add the missing {parent}, or empty the column with: " + _sql_command(
+        database, f"update {table} set {column} = null where {broken}"
+    )
+
+
+def _aliases_of_other_tools(db: sqlite_utils.Database, database: str) -> list[Finding]:
+    """Aliases that are another tool's own name or slug, with the command that deletes them.
+
+    Ingest refuses them (`ingest.Resolver.other_tool_named`); written by hand
+    or by an earlier release, they send one tool's rows to another.
+    """
+    resolver = Resolver(db)
+    wrong = [(alias, tool, other) for alias, tool in resolver.aliases.items()
+             if (other := resolver.other_tool_named(alias, tool)) is not None]
+    if not wrong:
+        return []
+    listed = ", ".join(f"{alias!r} (the tool {other}) leads to {tool}" for alias, tool, other in wrong[:MAX_LISTED])
+    if len(wrong) > MAX_LISTED:
+        listed += f" and {len(wrong) - MAX_LISTED} more"
+    params = {f"alias{number}": alias for number, (alias, _, _) in enumerate(wrong, start=1)}
+    delete = _sql_command(database, f"delete from tool_aliases where alias in ({', '.join(f':{name}' for name in params)})", params)
+    one = len(wrong) == 1
+    return [Finding(
+        f"{len(wrong):,} tool_aliases {'row makes' if one else 'rows make'} a tool's own name lead to another tool: "
+        f"{listed}: an alias can't name another tool; delete {'it' if one else 'them'} with: {delete}"
+    )]
+
+
+def _sql_command(database: str, sql: str, params: dict[str, str] | None = None) -> str:
+    """The command that runs ``sql`` on the database, to paste into a shell (sqlite-utils comes with stack-tracker)."""
+    words = ["sqlite-utils", "query", database, sql]
+    for name, value in (params or {}).items():
+        words += ["-p", name, value]
+    return shlex.join(words)
 
 
 def _stale_derived_tables(db: sqlite_utils.Database) -> list[str]:

@@ -19,21 +19,56 @@ class BadValue(ValueError):
 
 
 def slugify(name: str) -> str:
-    """The natural key for a display name: lower case, ASCII, hyphenated.
+    """The natural key for a display name: lower case, hyphenated, in the name's own script.
+
+    Latin letters lose their accents, as people type them in addresses;
+    letters of other scripts stay (NFKC-normalised and casefolded), so a name
+    in Cyrillic or Chinese gets a slug a person can still read. A name with no
+    letter or digit gets the empty slug, which callers refuse.
 
     >>> slugify("  HubSpot Marketing Hub ")
     'hubspot-marketing-hub'
     >>> slugify("Ads & Promotion")
     'ads-and-promotion'
+    >>> slugify("Маркетинг"), slugify("市场部")
+    ('маркетинг', '市场部')
     """
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    text = text.replace("&", " and ").replace("+", " plus ")
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    text = unicodedata.normalize("NFKC", name).replace("&", " and ").replace("+", " plus ")
+    spelled: list[str] = []
+    for char in text:
+        kept = _slug_char(char)
+        # A mark (an accent, a vowel sign) belongs to the letter before it; alone it is punctuation.
+        if kept and (unicodedata.category(kept[0])[0] != "M" or (spelled and spelled[-1] != "-")):
+            spelled.append(kept)
+        elif spelled and spelled[-1] != "-":
+            spelled.append("-")
+    # Casefolded, but a Greek word keeps its final sigma (lower() places it), as Greek is written.
+    slug = "".join(char if char == "ς" else char.casefold() for char in "".join(spelled).lower())
+    return unicodedata.normalize("NFKC", slug).strip("-")
+
+
+def _slug_char(char: str) -> str:
+    """One character as a slug spells it ("" for one it leaves out): an accented Latin letter as its ASCII letter."""
+    if char.isascii():
+        return char if char.isalnum() else ""
+    category = unicodedata.category(char)[0]
+    if category not in "LNM":
+        return ""
+    if category == "L":
+        folded = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii")
+        if folded.isalnum():
+            return folded
+    return char
+
+
+def display_name(name: str) -> str:
+    """A name as it is stored and shown: composed (NFC), so one name typed two ways is one name."""
+    return unicodedata.normalize("NFC", name)
 
 
 def lookup_key(name: str) -> str:
-    """How spellings are compared: the same but for case and surrounding spaces."""
-    return " ".join(name.split()).casefold()
+    """How spellings are compared: the same but for case, surrounding spaces and Unicode form."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", " ".join(name.split())).casefold())
 
 
 #: The largest whole number SQLite stores (a signed 64-bit integer).
@@ -228,6 +263,14 @@ def parse_period(text: str) -> str:
     if not 1900 <= year <= 2200:
         raise BadValue("expected a year between 1900 and 2200")
     return f"{year:04d}-{month:02d}"
+
+
+def parse_as_of(text: str, date_format: str | None = None) -> str:
+    """The day a report or an export is as of: a date as `parse_date` reads it, in the
+    years `parse_period` accepts (so that a window of days around it stays on the calendar)."""
+    day = parse_date(text, date_format)
+    parse_period(day)
+    return day
 
 
 def choice_parser(canonical: dict[str, str], expected: str):

@@ -12,7 +12,12 @@ site/
   inspect-data.json    table counts, and Datasette's cue to open stack.db immutable
   requirements.txt     the versions the site was built and tested with
   README.md            how to serve or deploy it
+  stack-tracker-manifest.json   what publish wrote: all it may replace or delete next time
 ```
+
+Publish writes only what it owns (`site_folder`): it refuses a folder that
+holds the database or its files, a symlink, or a non-empty folder it did not
+write, and of an earlier site it replaces only what the manifest lists.
 
 `datasette serve site/` (what `stack-tracker serve site/` runs) serves it
 read-only; `deploy_command` hands the same files to `datasette publish`.
@@ -21,10 +26,11 @@ Privacy: the copy keeps what the reports need and nothing that names a
 person. Per-person tables (``user_activity``, ``user_activity_days``) are
 emptied once the derived tables have summed them; the ingest log keeps its
 counts and dates but not its messages (a rejected row's message quotes the
-row); the key fingerprint goes; any e-mail address left in any other column
-is redacted, except the owner contacts the ops team chose to publish
-(``tools.owner_contact``). The file is then vacuumed, so deleted text does not
-linger in free pages.
+row); the key fingerprint goes; team leads' names go unless the ops team opts
+in (``publish_names``); any e-mail address left in any other column, in any of
+the forms `EMAIL` knows, is redacted, except the owner contacts the ops team
+chose to publish (``tools.owner_contact``). The file is then vacuumed, so
+deleted text does not linger in free pages.
 
 Access: a site is public unless a password hash is given; then every page and
 the JSON API refuse anyone who has not signed in as `SITE_ACCOUNT` with that
@@ -50,7 +56,7 @@ import string
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata as package_metadata
 from pathlib import Path
 
@@ -61,9 +67,11 @@ from . import __version__
 from .errors import StackTrackerError
 from .reports import refresh_derived
 from .resources import resource
+from .files import database_files
 from .schema import ensure_schema
 from .site import (PASSWORD_PLUGIN, PLUGINS_DIR, SEARCHABLE, SETTINGS, enable_search, is_private_site,
                    is_published_site, site_metadata, site_templates)
+from .site_folder import MANIFEST_FILE, check_target, scratch_folder, swap_in, write_manifest
 
 DATABASE_FILE = "stack.db"
 PLATFORMS = ("cloudrun", "heroku")
@@ -73,8 +81,20 @@ SITE_PACKAGES = ("datasette", "datasette-dashboards", "datasette-leaflet", "data
 PERSONAL_TABLES = ("user_activity", "user_activity_days")
 #: Columns the ops team fills in to be published: e-mail addresses stay there.
 PUBLISHED_CONTACTS = {("tools", "owner_contact")}
-EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+#: Columns that may hold a person's name: emptied unless the ops team opts in to publishing them.
+PERSONAL_NAMES = {("teams", "lead")}
+#: An e-mail address in any form real exports hold: any script in the local part and the domain,
+#: a quoted local part, a host without a dot (``localhost``), an ``[IP]`` literal, and the @ written
+#: full-width, small, URL-encoded or as an HTML entity.
+EMAIL = re.compile(
+    r"""(?:"[^"\r\n]{1,64}"|[\w.!#$%&'*+/=?^`{|}~-]+)"""
+    r"(?:@|\uff20|\ufe6b|%40|&#0*64;|&#x0*40;|&commat;)"
+    r"(?:\[[0-9A-Za-z:.]+\]|[\w-]+(?:\.[\w-]+)*)",
+    re.IGNORECASE,
+)
 REDACTED = "[redacted]"
+#: What every spelling of @ that `EMAIL` knows contains: a cheap test before the expression runs.
+AT_SIGNS = ("@", "\uff20", "\ufe6b", "%40", "&#", "&commat;")
 #: The one account of a private site: readers sign in as it with the password they were given.
 SITE_ACCOUNT = "viewer"
 #: What `datasette hash-password` prints (algorithm, iterations, salt, hash).
@@ -100,50 +120,54 @@ class PublishResult:
     database_bytes: int
     tables: int
     private: bool = False
+    #: Where the symlink ``directory`` led, when publish followed it.
+    followed: Path | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line saying what was written, for the command line."""
         access = f"; private: readers sign in at /-/login as {SITE_ACCOUNT}" if self.private else ""
-        return (f"Wrote {self.directory}: {DATABASE_FILE} ({self.database_bytes / 2**20:.1f} MiB, {self.tables} tables), "
-                f"metadata, templates, plugins, inspect file, requirements and README{access}")
+        followed = f" (following the symlink to {self.followed})" if self.followed else ""
+        return (f"Wrote {self.directory}{followed}: {DATABASE_FILE} ({self.database_bytes / 2**20:.1f} MiB, "
+                f"{self.tables} tables), metadata, templates, plugins, inspect file, requirements, README and "
+                f"{MANIFEST_FILE}{access}")
 
 
-def publish(db_path: Path, outdir: Path, *, password_hash: str | None = None) -> PublishResult:
+def publish(db_path: Path, outdir: Path, *, password_hash: str | None = None, follow_symlinks: bool = False,
+            publish_names: bool = False) -> PublishResult:
     """Write the deployable site for ``db_path`` to ``outdir``.
 
-    ``outdir`` must be missing, empty or an earlier published site (which is
-    replaced). The site is built beside it and moved into place at the end, so
-    a failure leaves what was there untouched. With ``password_hash`` (from
-    ``datasette hash-password``) the site is private.
+    ``outdir`` must be missing, empty or an earlier published site, and must
+    not hold the database or its files (`site_folder.check_target`). The site
+    is built beside it and swapped in at the end: a failure leaves what was
+    there untouched, and of an earlier site only the files its manifest lists
+    are replaced. With ``password_hash`` (from ``datasette hash-password``)
+    the site is private. With ``publish_names``, team leads' names are
+    published too.
     """
     db_path, outdir = Path(db_path), Path(outdir)
     if not db_path.is_file():
         raise PublishError(f"{db_path}: no such database")
     if password_hash is not None:
         check_password_hash(password_hash)
-    if outdir.exists() and not (outdir.is_dir() and (is_published_site(outdir) or not any(outdir.iterdir()))):
-        raise PublishError(f"{outdir} exists and is not a published site: choose a new or empty directory")
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
-    try:
-        building.chmod(0o755)  # mkdtemp's 0700 is no mode to deploy
-        build_database(db_path, building / DATABASE_FILE)
+    target = check_target(outdir, protected=database_files(db_path), follow_symlinks=follow_symlinks)
+    with scratch_folder(target) as building:
+        building.chmod(0o755)  # a scratch folder's mode is no mode to deploy
+        build_database(db_path, building / DATABASE_FILE, publish_names=publish_names)
         write_site_files(building, password_hash=password_hash)
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        building.rename(outdir)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    tables = sqlite_utils.Database(outdir / DATABASE_FILE)
+        write_manifest(building, written_by=f"stack-tracker {__version__}")
+        warnings = swap_in(building, target)
+    tables = sqlite_utils.Database(target / DATABASE_FILE)
     try:
         count = len(tables.table_names())
     finally:
         tables.close()
-    return PublishResult(outdir, (outdir / DATABASE_FILE).stat().st_size, count, private=password_hash is not None)
+    followed = target if outdir.is_symlink() else None
+    return PublishResult(outdir, (target / DATABASE_FILE).stat().st_size, count, private=password_hash is not None,
+                         followed=followed, warnings=warnings)
 
 
-def build_database(source: Path, target: Path) -> None:
+def build_database(source: Path, target: Path, *, publish_names: bool = False) -> None:
     """A consistent copy of ``source`` at ``target``, made ready to be served immutable."""
     # The backup API copies a consistent snapshot, even while an ingest writes in WAL mode.
     from_db, to_db = sqlite3.connect(source), sqlite3.connect(target)
@@ -162,7 +186,7 @@ def build_database(source: Path, target: Path) -> None:
             if db.table(f"{table}_fts").exists():
                 # A live database's index comes with triggers; the copy gets one of its own.
                 db.table(table).disable_fts()
-        scrub_people(db)
+        scrub_people(db, publish_names=publish_names)
         enable_search(db, triggers=False)
         db.conn.commit()
         db.execute("ANALYZE")
@@ -172,8 +196,12 @@ def build_database(source: Path, target: Path) -> None:
         db.close()
 
 
-def scrub_people(db: sqlite_utils.Database) -> None:
+def scrub_people(db: sqlite_utils.Database, *, publish_names: bool = False) -> None:
     """Remove whatever could name a person (see the module's docstring)."""
+    if not publish_names:
+        for table, column in PERSONAL_NAMES:
+            if db.table(table).exists():
+                db.execute(f"UPDATE [{table}] SET [{column}] = NULL")
     for table in PERSONAL_TABLES:
         if db.table(table).exists():
             db.execute(f"DELETE FROM [{table}]")
@@ -188,7 +216,8 @@ def scrub_people(db: sqlite_utils.Database) -> None:
         for column in db.table(table).columns:
             if (table, column.name) in PUBLISHED_CONTACTS or column.type.upper() not in ("TEXT", ""):
                 continue
-            changed = f"[{column.name}] LIKE '%@%' AND redact_emails([{column.name}]) <> [{column.name}]"
+            has_at = " OR ".join(f"instr([{column.name}], '{at}')" for at in AT_SIGNS)
+            changed = f"({has_at}) AND redact_emails([{column.name}]) <> [{column.name}]"
             # A key column could collide once redacted: such rows go rather than stay.
             db.execute(f"UPDATE OR IGNORE [{table}] SET [{column.name}] = redact_emails([{column.name}]) WHERE {changed}")
             db.execute(f"DELETE FROM [{table}] WHERE {changed}")
@@ -325,10 +354,10 @@ def deploy(directory: Path, platform: str, *, app: str | None = None) -> int:
 
 
 def deploy_database(db_path: Path, platform: str, *, app: str | None = None, password_hash: str | None = None,
-                    on_published=lambda result: None) -> int:
+                    publish_names: bool = False, on_published=lambda result: None) -> int:
     """Publish ``db_path`` to a temporary directory and deploy it; returns the exit status."""
     with tempfile.TemporaryDirectory(prefix="stack-tracker-site-") as scratch:
-        result = publish(db_path, Path(scratch) / "site", password_hash=password_hash)
+        result = publish(db_path, Path(scratch) / "site", password_hash=password_hash, publish_names=publish_names)
         on_published(result)
         return deploy(result.directory, platform, app=app)
 

@@ -47,41 +47,110 @@ class ReadError(StackTrackerError):
         super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
-def parse_json(content: bytes | str) -> object:
-    """One JSON value, as `json.loads` reads it, but several times faster.
-
-    orjson does the work; what it refuses (NaN and Infinity, lone surrogates,
-    broken text) is handed to json, which either reads it as it always has or
-    raises its own `json.JSONDecodeError`, whose messages people know
-    ("Expecting ',' delimiter"), or `UnicodeDecodeError` for bytes that are not UTF-8.
-    """
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        text = content.decode("utf-8") if isinstance(content, bytes) else content
-        value = json.loads(text)
-        if holds_lone_surrogate(value):
-            raise json.JSONDecodeError(LONE_SURROGATE, text, max(text.lower().find("\\ud"), 0)) from None
-        return value
+class RefusedJson(ValueError):
+    """JSON that reads, but that no input may hold: a name given twice in one object,
+    a NUL character, or lists and objects nested past `MAX_DEPTH`."""
 
 
+#: How deep lists and objects may nest in one value: as deep as orjson writes them
+#: (exports nest theirs a few levels). Deeper, a value would exhaust the stack of
+#: json's reader, or of whatever walks it next.
+MAX_DEPTH = 254
 #: Why a JSON text whose ``\\ud800``-style escapes do not pair up is refused.
 LONE_SURROGATE = "a \\u escape stands for half a character (a lone surrogate), which no text can hold"
+#: Why JSON that reads is refused all the same (`RefusedJson`).
+TOO_DEEP = f"lists and objects nested more than {MAX_DEPTH} deep, which no export writes: is the file damaged?"
+NUL_ESCAPE = "a \\u0000 escape: a NUL character, which text never holds"
 
 
-def holds_lone_surrogate(value: object) -> bool:
-    """Whether a decoded JSON value holds a string no UTF-8 text (nor SQLite) can store."""
-    if value.__class__ is str:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
+def parse_json(content: bytes | str) -> object:
+    """One JSON value, as `json.loads` reads it but several times faster, refusing what no input may hold.
+
+    orjson does the work. What it refuses (NaN and Infinity, lone surrogates,
+    broken text, deep nesting), and what it reads but `plainly_once` cannot
+    vouch for, is read again by `parse_json_carefully`.
+    """
+    try:
+        value = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return parse_json_carefully(content)
+    return value if plainly_once(value, content) else parse_json_carefully(content)
+
+
+def plainly_once(value: object, text: bytes | str, start: int = 0, end: int | None = None) -> bool:
+    """Whether ``text[start:end]``, read as ``value``, surely gives each name once per object and has no ``\\u`` escape.
+
+    Quick enough for every record. Outside strings, a colon follows each name;
+    inside, an escape other than ``\\u`` never spells one. So, escapes aside,
+    the text has as many colons as ``value`` written back by orjson, unless an
+    object gave a name twice, for readers keep one of them. orjson writes
+    nothing nested past `MAX_DEPTH`, nor integers past 64 bits: those are left
+    to the careful reading too, as is any ``\\u`` escape (which can spell a NUL).
+    """
+    backslash, escape, colon = ("\\", "\\u", ":") if text.__class__ is str else (b"\\", b"\\u", b":")
+    if text.find(backslash, start, end) >= 0 and text.find(escape, start, end) >= 0:
         return False
-    if isinstance(value, dict):
-        return any(holds_lone_surrogate(key) or holds_lone_surrogate(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(holds_lone_surrogate(item) for item in value)
-    return False
+    try:
+        written = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return False
+    # Compact JSON, as most exports write it, is the very text orjson writes: no colons to count.
+    if text.__class__ is bytes and written == text[start:end].strip():
+        return True
+    return text.count(colon, start, end) == written.count(b":")
+
+
+def parse_json_carefully(content: bytes | str) -> object:
+    """One JSON value read by json, which raises its own `json.JSONDecodeError` (whose messages
+    people know: "Expecting ',' delimiter", and a lone surrogate's), `RefusedJson`, or
+    `UnicodeDecodeError` for bytes that are not UTF-8."""
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    try:
+        value = json.loads(text, object_pairs_hook=_named_once)
+    except RecursionError:
+        raise RefusedJson(TOO_DEEP) from None
+    _refuse_what_no_text_holds(value, text)
+    return value
+
+
+def _named_once(pairs: list[tuple[str, object]]) -> dict:
+    """An object's members, refusing a name given twice: which of its values counts is up to the reader
+    (json and orjson keep the last, silently; others the first)."""
+    value = dict(pairs)
+    if len(value) < len(pairs):
+        seen: set[str] = set()
+        name = next(name for name, _ in pairs if name in seen or seen.add(name))
+        # Shown as JSON writes it, with anything UTF-8 cannot carry (half a character) escaped.
+        shown = json.dumps(name, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
+        raise RefusedJson(f"the field {shown} is given twice in one object; keep one")
+    return value
+
+
+def _refuse_what_no_text_holds(value: object, text: str) -> None:
+    """Raise for nesting past `MAX_DEPTH`, a NUL, or a lone surrogate, in any name or value.
+
+    Walked without recursion: the value may nest as deep as json's reader goes.
+    """
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if item.__class__ is str:
+            strings = (item,)
+        elif isinstance(item, (dict, list)):
+            if depth == MAX_DEPTH:
+                raise RefusedJson(TOO_DEEP)
+            members = item.values() if isinstance(item, dict) else item
+            stack.extend((member, depth + 1) for member in members)
+            strings = item.keys() if isinstance(item, dict) else ()
+        else:
+            continue
+        for string in strings:
+            if "\0" in string:
+                raise RefusedJson(NUL_ESCAPE)
+            try:
+                string.encode("utf-8")
+            except UnicodeEncodeError:
+                raise json.JSONDecodeError(LONE_SURROGATE, text, max(text.lower().find("\\ud"), 0)) from None
 
 
 def detect_format(path: Path, fmt: str | None = None) -> str:
@@ -403,6 +472,8 @@ def _json_lines_records(source: Source, text: io.TextIOBase) -> Iterator[tuple[i
                 value = parse_json(content)
             except json.JSONDecodeError as error:
                 raise ReadError(name, line, f"not valid JSON: {error.msg} (column {error.colno})") from None
+            except RefusedJson as error:
+                raise ReadError(name, line, str(error)) from None
             yield line, _object_or_error(name, line, value)
     except UnicodeDecodeError as error:
         raise _decoding_guard(source, line + 1, error) from None
@@ -458,10 +529,15 @@ class _JsonText:
                                                          "it looks cut off; export it again") from None
                     raise ReadError(self.name, line, f"not valid JSON: {error.msg} (column {column})") from None
                 self.fill()
-        # Only a \ud800-style escape can decode to half a character; look closer only then.
-        if (self.buffer.find("\\ud", self.position, end) >= 0 or self.buffer.find("\\uD", self.position, end) >= 0) \
-                and holds_lone_surrogate(value):
-            raise self.error(f"not valid JSON: {LONE_SURROGATE}")
+            except RecursionError:  # nested deeper than json's reader goes, before the value even ends
+                raise self.error(TOO_DEEP) from None
+        if not plainly_once(value, self.buffer, self.position, end):
+            try:
+                value = parse_json_carefully(self.buffer[self.position:end])
+            except json.JSONDecodeError as error:  # a lone surrogate
+                raise self.error(f"not valid JSON: {error.msg}") from None
+            except RefusedJson as error:
+                raise self.error(str(error)) from None
         self.line += self.buffer.count("\n", self.position, end)
         self.position = end
         return value
@@ -541,7 +617,7 @@ def _json_array_records(source: Source, text: io.TextIOBase, member: str | None 
 def _open_workbook(path: Path, sheet: str | None) -> Source:
     """A spreadsheet's rows as records; formulas read as the values last saved with them."""
     try:
-        import openpyxl
+        from .workbook_limits import WorkbookRefused, open_workbook
     except ImportError:  # pragma: no cover - a dependency, but say so if it is missing
         raise StackTrackerError("reading .xlsx files needs openpyxl: pip install openpyxl") from None
     try:
@@ -552,7 +628,10 @@ def _open_workbook(path: Path, sheet: str | None) -> Source:
     raw.seek(0)
     source = Source(path=path, format="xlsx", size=path.stat().st_size, raw=raw, counter=counter)
     try:
-        workbook = openpyxl.load_workbook(raw, read_only=True, data_only=True)
+        workbook, shared_strings = open_workbook(raw, data_only=True)
+    except WorkbookRefused as error:
+        raw.close()
+        raise ReadError(path.name, None, f"not read: {error}") from None
     except Exception as error:  # openpyxl raises zipfile, KeyError and its own errors alike
         raw.close()
         raise ReadError(path.name, None, f"not readable as an .xlsx workbook ({type(error).__name__}: {error})") from None
@@ -567,7 +646,7 @@ def _open_workbook(path: Path, sheet: str | None) -> Source:
     merged, has_formulas = _sheet_markup(path, getattr(worksheet, "_worksheet_path", None))
     # Read a second time for the formulas themselves, to tell an empty cell from
     # a formula whose value was never saved (as a script writing the file leaves it).
-    formula_book = openpyxl.load_workbook(path, read_only=True, data_only=False) if has_formulas else None
+    formula_book = open_workbook(path, data_only=False, shared_strings=shared_strings)[0] if has_formulas else None
     source.records = _sheet_records(source, workbook, worksheet, merged, formula_book)
     return source
 
@@ -597,6 +676,8 @@ def _sheet_markup(path: Path, member: str | None) -> tuple[dict[int, list[tuple[
             window = tail + chunk
             has_formulas = has_formulas or _FORMULA_TAG.search(window) is not None
             refs.update(match.groups() for match in _MERGE_REF.finditer(window))
+            if len(refs) > MAX_MERGED_CELLS:  # each range covers a cell at least: stop before holding millions
+                raise ReadError(path.name, None, f"merged cells cover more than {MAX_MERGED_CELLS:,} cells: unmerge them")
             tail = window[-256:]
     for first_column, first_row, last_column, last_row in refs:
         top, left = int(first_row), _column_index(first_column.decode())

@@ -36,6 +36,7 @@ from typing import Iterable, Iterator, Mapping
 
 import sqlite_utils
 
+from . import normalise as n
 from .errors import StackTrackerError
 from .schema import TableSpec
 
@@ -234,8 +235,11 @@ def _savepoint(db: sqlite_utils.Database, name: str) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        db.execute(f"rollback to {name}")
-        db.execute(f"release {name}")
+        # On a full disk or an I/O error SQLite may have rolled back the whole
+        # transaction, savepoint and all: then there is nothing left to undo.
+        if db.conn.in_transaction:
+            db.execute(f"rollback to {name}")
+            db.execute(f"release {name}")
         raise
     db.execute(f"release {name}")
 
@@ -609,13 +613,19 @@ def run_report(
     """Run report ``name`` and return its rows as dictionaries.
 
     Parameters not given are passed as ``''``, exactly as a blank Datasette
-    form field, so the SQL applies its defaults. Raises `ReportError` for an
-    unknown report or a parameter the report does not take.
+    form field, so the SQL applies its defaults. ``as_of`` is any date
+    `normalise.parse_as_of` reads. Raises `ReportError` for an unknown report,
+    a parameter the report does not take, or an ``as_of`` that is no such date.
     """
     try:
         report = REPORTS[name]
     except KeyError:
         raise ReportError(f"unknown report {name!r}: expected one of {', '.join(REPORTS)}") from None
+    if as_of:
+        try:
+            as_of = n.parse_as_of(as_of)
+        except n.BadValue as error:  # SQLite's date functions would read it as no date, and the report come out empty
+            raise ReportError(f"--as-of {as_of!r}: {error}") from None
     given = {"period": period, "team": team, "as_of": as_of}
     given = {key: value for key, value in given.items() if value is not None}
     given.update(params or {})

@@ -39,6 +39,7 @@ import yaml
 from .errors import StackTrackerError
 from .reports import canned_queries
 from .resources import resource
+from .schema import refuse_foreign_database
 
 METADATA_DATABASE = "stack"
 PLUGIN = "stack-tracker"
@@ -120,15 +121,21 @@ def enable_search(db: sqlite_utils.Database, *, triggers: bool) -> None:
 def prepare_live_database(db_path: Path) -> None:
     """Make a database file ready to be served live: its search indexes.
 
-    A file this process may not write is served as it is; its search page says
-    why it finds nothing.
+    Another program's database, or a newer stack-tracker's, is refused before
+    anything is written to it (`refuse_foreign_database`); a missing file is
+    not created. A file this process may not write is served as it is; its
+    search page says why it finds nothing.
     """
+    if not Path(db_path).is_file():
+        raise SiteError(f"{db_path}: no such database")
     db = sqlite_utils.Database(db_path)
     try:
         db.execute("PRAGMA busy_timeout = 30000")
-        enable_search(db, triggers=True)
-    except sqlite3.OperationalError:
-        pass
+        refuse_foreign_database(db, db_path)
+        try:
+            enable_search(db, triggers=True)
+        except sqlite3.OperationalError:
+            pass
     finally:
         db.close()
 

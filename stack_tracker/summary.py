@@ -9,6 +9,7 @@ inline SVG, no JavaScript, every piece of user text escaped.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import jinja2
@@ -165,12 +166,30 @@ def render(context: dict, fmt: str) -> str:
     return environment.get_template(f"summary.{'md' if fmt == 'markdown' else 'html'}.j2").render(**context)
 
 
+#: What Markdown would read as markup in user text, and how to write it as plain text.
+MARKDOWN_ESCAPES = (("\\", "\\\\"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("[", "\\["), ("]", "\\]"),
+                    ("*", "\\*"), ("_", "\\_"), ("`", "\\`"))
+#: Words a Markdown renderer would make a link of (GitHub's autolinks and more): schemes, www., e-mail addresses.
+LINKABLE = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.-]*:/{1,3}|www\.)\S+|\S+@\S+|\b(?:mailto|javascript|data|file):\S+)",
+                      re.IGNORECASE)
+
+
 def markdown_text(value: object) -> str:
-    """User text made inert in Markdown: no HTML, no table breaks, no links."""
-    text = "" if value is None else str(value)
-    for char, replacement in (("\\", "\\\\"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("[", "\\["), ("]", "\\]"), ("*", "\\*"), ("_", "\\_"), ("`", "\\`")):
-        text = text.replace(char, replacement)
-    return " ".join(text.split())
+    """User text made inert in Markdown: no HTML, no table breaks, no links.
+
+    Renderers turn a bare address (``https://…``, ``www.…``, ``name@host``)
+    into a link; such words are written as code, which no renderer follows.
+    """
+    text = " ".join(("" if value is None else str(value)).split())
+    parts = []
+    for number, part in enumerate(LINKABLE.split(text)):
+        if number % 2:
+            parts.append("`" + part.replace("`", "'").replace("|", "\\|") + "`")
+            continue
+        for char, replacement in MARKDOWN_ESCAPES:
+            part = part.replace(char, replacement)
+        parts.append(part)
+    return "".join(parts)
 
 
 def summary(db: sqlite_utils.Database, *, team: str | None = None, period: str | None = None,

@@ -125,12 +125,15 @@ def import_users(
     """
     path = Path(path)
     try:
-        as_of_date = dt.date.fromisoformat(n.parse_date(as_of, date_format))
+        as_of_date = dt.date.fromisoformat(n.parse_as_of(as_of, date_format))
     except n.BadValue as error:
         raise StackTrackerError(f"--as-of {as_of!r}: {error}") from None
     if active_days < 1:
         raise StackTrackerError("--active-days must be 1 or more")
-    window_start = (as_of_date - dt.timedelta(days=active_days - 1)).isoformat()
+    try:
+        window_start = (as_of_date - dt.timedelta(days=active_days - 1)).isoformat()
+    except OverflowError:
+        raise StackTrackerError(f"--active-days {active_days} reaches back before the calendar begins") from None
     result = UsersResult(file=path.name, tool=tool, period=as_of_date.isoformat()[:7], as_of=as_of_date.isoformat(), active_days=active_days)
     with logged_run(db, KIND, path.name) as run:
         result.ingest_id = run.id

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import shlex
 import sqlite3
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import FIXTURES, content_hash, rows, run, write
 from stack_tracker.maintenance import check, open_existing
@@ -139,12 +141,11 @@ def test_a_sqlite_database_of_something_else(tmp_path):
     connection.close()
     result = run("check", other, exit_code=1)
     assert result.output == (
-        "Error: other.db is not a stack-tracker database (it has tables, none of them stack-tracker's): "
+        f"Error: {other} is not a stack-tracker database (it has tables, none of them stack-tracker's): "
         "give a new file name to create one\n"
     )
-    # Nothing adds stack-tracker's tables to another program's database.
-    result = run("ingest", other, "teams", write(tmp_path / "teams.csv", "team\nA\n"), exit_code=1)
-    assert f"Error: {other} is not a stack-tracker database" in result.output
+    # Nothing adds stack-tracker's tables to another program's database: every command says the same.
+    assert run("ingest", other, "teams", write(tmp_path / "teams.csv", "team\nA\n"), exit_code=1).output == result.output
     assert rows(other, "select name from sqlite_master") == [{"name": "recipes"}]
 
 
@@ -181,3 +182,48 @@ def test_the_report_tables_agree_after_sign_in_imports(stack_db, monkeypatch):
     )
     result = run("check", stack_db, exit_code=1)
     assert "tool_activity_summary: 0 rows missing or different, 1 that should not be there" in result.output
+
+
+def repair_as_told(output: str, monkeypatch, db_path) -> None:
+    """Run the sqlite-utils command a finding gives, as a person would paste it, beside the database."""
+    from sqlite_utils.cli import cli as sqlite_utils_cli
+
+    [command] = re.findall(r"with: (sqlite-utils .*)$", output, re.M)
+    monkeypatch.chdir(db_path.parent)
+    result = CliRunner().invoke(sqlite_utils_cli, shlex.split(command)[1:], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
+def test_an_alias_that_is_another_tools_name_is_found_with_the_rows_to_delete(stack_db, monkeypatch):
+    # Written by hand, or by an earlier release: both tools' own names now lead to HubSpot.
+    write_behind_its_back(
+        stack_db,
+        "update tool_aliases set tool = 'hubspot-marketing-hub' where alias = 'Salesforce Sales Cloud'",
+        "insert into tool_aliases (alias, tool) values ('salesforce-sales-cloud', 'hubspot-marketing-hub')",
+    )
+    result = run("check", stack_db, exit_code=1)
+    assert result.output == (
+        "Error: stack.db: 1 problem\n"
+        "- 2 tool_aliases rows make a tool's own name lead to another tool: 'Salesforce Sales Cloud' "
+        "(the tool salesforce-sales-cloud) leads to hubspot-marketing-hub, 'salesforce-sales-cloud' (the tool "
+        "salesforce-sales-cloud) leads to hubspot-marketing-hub: an alias can't name another tool; delete them with: "
+        "sqlite-utils query stack.db 'delete from tool_aliases where alias in (:alias1, :alias2)' "
+        "-p alias1 'Salesforce Sales Cloud' -p alias2 salesforce-sales-cloud\n"
+    )
+    repair_as_told(result.output, monkeypatch, stack_db)
+    assert run("check", stack_db).output.startswith("ok: stack.db")
+    assert rows(stack_db, "select alias from tool_aliases where tool = 'salesforce-sales-cloud'") == []
+
+
+def test_an_alias_of_a_tool_not_in_tools_is_found_with_the_rows_to_delete(stack_db, monkeypatch):
+    write_behind_its_back(stack_db, "insert into tool_aliases (alias, tool) values ('Ghost', 'ghost-tool')")
+    result = run("check", stack_db, exit_code=1)
+    assert result.output == (
+        "Error: stack.db: 1 problem\n"
+        "- 1 tool_aliases row names a tool that is not in tools: 'ghost-tool' (1 row): add the missing tools, or "
+        "delete the rows with: sqlite-utils query stack.db 'delete from tool_aliases where tool not in "
+        "(select slug from tools)'\n"
+    )
+    repair_as_told(result.output, monkeypatch, stack_db)
+    assert run("check", stack_db).output.startswith("ok: stack.db")
+    assert rows(stack_db, "select count(*) as n from tool_aliases where alias = 'Ghost'") == [{"n": 0}]

@@ -593,3 +593,15 @@ def test_a_byte_order_mark_and_windows_line_ends_read_alike(org_db, tmp_path, st
     assert "7 successful sign-ins by 4 people to 3 tools" in result.output
     assert "1 failed sign-ins, 1 other events" in result.output
     assert activity(org_db) == OKTA
+
+
+def test_applications_named_in_other_scripts_stay_apart(org_db, tmp_path):
+    logins = write(tmp_path / "logins.csv", "User Name,App Name,Login Time,Result\n"
+                   "jdoe,Яндекс Метрика,2024-03-04 09:12:33+00:00,success\n"
+                   "jdoe,百度统计,2024-03-04 10:12:33+00:00,success\n"
+                   "rpatel,Битрикс24,2024-03-05 09:12:33+00:00,success\n")
+    result = import_logins(org_db, logins, source="csv")
+    assert "created 3 unreviewed tools" in result.output
+    assert rows(org_db, "select tool, count(*) as people from user_activity where tool not glob '[a-z]*' group by tool order by tool") == [
+        {"tool": "битрикс24", "people": 1}, {"tool": "яндекс-метрика", "people": 1}, {"tool": "百度统计", "people": 1},
+    ]

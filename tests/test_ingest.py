@@ -397,3 +397,118 @@ def test_a_bad_value_is_reported_on_every_line_that_has_it(org_db, tmp_path):
     for line in (2, 4, 6):
         assert f'usage.csv:{line}: active_users: "lots": expected a whole number' in result.output
     assert "usage.csv:3:" not in result.output
+
+
+def test_names_in_every_script_are_accepted_with_readable_slugs(db_path, tmp_path):
+    run("ingest", db_path, "teams", write(tmp_path / "teams.csv", "team,parent\nМаркетинг,\n市场部,Маркетинг\nΠωλήσεις,\n"), "--silent")
+    tools = write(
+        tmp_path / "tools.csv",
+        "tool,owner team\nЯндекс Метрика,Маркетинг\n百度统计,市场部\nתחזית,Πωλήσεις\nتحليلات الويب,市场部\n",
+    )
+    run("ingest", db_path, "tools", tools, "--silent")
+    assert rows(db_path, "select slug, name, parent from teams order by name") == [
+        {"slug": "πωλήσεις", "name": "Πωλήσεις", "parent": None},
+        {"slug": "маркетинг", "name": "Маркетинг", "parent": None},
+        {"slug": "市场部", "name": "市场部", "parent": "маркетинг"},
+    ]
+    assert rows(db_path, "select slug, name, owner_team from tools order by name") == [
+        {"slug": "яндекс-метрика", "name": "Яндекс Метрика", "owner_team": "маркетинг"},
+        {"slug": "תחזית", "name": "תחזית", "owner_team": "πωλήσεις"},
+        {"slug": "تحليلات-الويب", "name": "تحليلات الويب", "owner_team": "市场部"},
+        {"slug": "百度统计", "name": "百度统计", "owner_team": "市场部"},
+    ]
+    # Slugs, and names in another case, resolve as names do.
+    usage = write(tmp_path / "usage.csv", "team,tool,period,mau\nмаркетинг,ЯНДЕКС МЕТРИКА,2026-01,4\n市场部,百度统计,2026-01,2\n")
+    run("ingest", db_path, "usage", usage, "--silent")
+    assert rows(db_path, "select team, tool from usage order by active_users") == [
+        {"team": "市场部", "tool": "百度统计"}, {"team": "маркетинг", "tool": "яндекс-метрика"},
+    ]
+    # A name with no letter or digit in any script is still refused.
+    result = run("ingest", db_path, "tools", write(tmp_path / "bad.csv", "tool\n!!!\n—·—\n"), exit_code=1)
+    assert 'bad.csv:2: tool: "!!!": a name needs at least one letter or digit' in result.output
+    assert 'bad.csv:3: tool: "—·—": a name needs at least one letter or digit' in result.output
+
+
+def test_a_name_in_composed_and_decomposed_form_is_one_name(org_db, tmp_path):
+    composed, decomposed = "Caf\u00e9", "Cafe\u0301"
+    result = run("ingest", org_db, "tools", write(tmp_path / "tools.csv", f"tool\n{composed}\n{decomposed}\n"))
+    assert "read 2 tools rows, wrote 1 (1 new, 0 updated, 1 unchanged); created 1 aliases" in result.output
+    assert rows(org_db, "select slug, name from tools where slug = 'cafe'") == [{"slug": "cafe", "name": composed}]
+    assert rows(org_db, "select alias from tool_aliases where tool = 'cafe'") == [{"alias": composed}]
+    # A new tool and team met in a usage file, in both forms: created once, and said so.
+    usage = write(
+        tmp_path / "usage.csv",
+        "team,tool,period,mau\n"
+        f"{decomposed} Crew,{decomposed} Studio,2026-01,3\n"
+        f"{composed} Crew,{composed} Studio,2026-02,4\n",
+    )
+    result = run("ingest", org_db, "usage", usage, "--allow-new")
+    assert "wrote 2 (2 new, 0 updated, 0 unchanged); created 1 tools, 1 teams, 1 aliases" in result.output
+    assert rows(org_db, "select slug, name from tools where status = 'unreviewed'") == [{"slug": "cafe-studio", "name": "Café Studio"}]
+    assert rows(org_db, "select slug, name from teams where slug = 'cafe-crew'") == [{"slug": "cafe-crew", "name": "Café Crew"}]
+    # Another spelling with the same slug is the tool already made, not a second one counted.
+    usage = write(tmp_path / "more.csv", "team,tool,period,mau\nMarketing,Cafe-Studio,2026-03,1\nCafe Crew!,Cafe-Studio,2026-04,1\n")
+    result = run("ingest", org_db, "usage", usage, "--allow-new")
+    assert "created 1 aliases" in result.output and "tools" not in result.output.split("created")[1]
+    assert rows(org_db, "select count(*) as n from tools where status = 'unreviewed'") == [{"n": 1}]
+
+
+def test_an_alias_cannot_be_another_tool_either_way_round(org_db, tmp_path):
+    before = content_hash(org_db, exclude=("ingests",))
+    for alias, tool in (("Salesforce Sales Cloud", "HubSpot Marketing Hub"), ("hubspot-marketing-hub", "Salesforce Sales Cloud")):
+        result = run("ingest", org_db, "aliases", write(tmp_path / "aliases.csv", f"alias,tool\n{alias},{tool}\n"), exit_code=1)
+        other = "Salesforce Sales Cloud" if tool == "HubSpot Marketing Hub" else "HubSpot Marketing Hub"
+        assert result.output == (
+            f"Error: aliases.csv was not loaded: 1 problem\n"
+            f'aliases.csv:2: alias: "{alias}": is the tool {other} itself, not another name for {tool}: '
+            f"an alias can't name another tool\n"
+        )
+    assert content_hash(org_db, exclude=("ingests",)) == before
+    # Nor can a later file turn an alias round into a circle: Hub -> HubSpot Marketing Hub, then the reverse.
+    run("ingest", org_db, "aliases", write(tmp_path / "aliases.csv", "alias,tool\nHub,HubSpot Marketing Hub\n"), "--silent")
+    before = content_hash(org_db, exclude=("ingests",))
+    result = run("ingest", org_db, "aliases", write(tmp_path / "later.csv", "alias,tool\nHubSpot Marketing Hub,Hub\n"), exit_code=1)
+    assert result.output == (
+        "Error: later.csv was not loaded: 1 problem\n"
+        'later.csv:2: tool: "Hub": is an alias of HubSpot Marketing Hub, not a tool: give the tool\'s own name; '
+        "an alias can't point at another alias\n"
+    )
+    assert content_hash(org_db, exclude=("ingests",)) == before
+
+
+def test_every_contradicting_line_of_an_aliases_file_is_named_and_none_loads(org_db, tmp_path):
+    aliases = write(
+        tmp_path / "aliases.csv",
+        "alias,tool\n"
+        "HS,HubSpot Marketing Hub\n"  # fine on its own
+        "salesforce-sales-cloud,HubSpot Marketing Hub\n"  # another tool's slug
+        "Hubby,HS\n"  # an alias of an alias given two lines up
+        "SFDC,Salesforce Sales Cloud\n"  # fine on its own
+        "HUBSPOT MARKETING HUB,Salesforce Sales Cloud\n",  # another tool's name, in capitals
+    )
+    before = content_hash(org_db, exclude=("ingests",))
+    result = run("ingest", org_db, "aliases", aliases, exit_code=1)
+    assert result.output == (
+        "Error: aliases.csv was not loaded: 3 problems\n"
+        'aliases.csv:4: tool: "HS": is an alias of HubSpot Marketing Hub, not a tool: give the tool\'s own name; '
+        "an alias can't point at another alias\n"
+        'aliases.csv:3: alias: "salesforce-sales-cloud": is the tool Salesforce Sales Cloud itself, not another name '
+        "for HubSpot Marketing Hub: an alias can't name another tool\n"
+        'aliases.csv:6: alias: "HUBSPOT MARKETING HUB": is the tool HubSpot Marketing Hub itself, not another name '
+        "for Salesforce Sales Cloud: an alias can't name another tool\n"
+    )
+    assert content_hash(org_db, exclude=("ingests",)) == before
+    assert rows(org_db, "select status from ingests order by id desc limit 1") == [{"status": "failed"}]
+
+
+def test_a_circle_of_new_tools_in_one_file_is_named_where_it_closes(org_db, tmp_path):
+    """With --allow-new, `X,Y` makes the tool Y; `Y,X` on the next line would make Y an alias of an alias of itself."""
+    before = content_hash(org_db, exclude=("ingests",))
+    result = run("ingest", org_db, "aliases", write(tmp_path / "aliases.csv", "alias,tool\nX,Y\nY,X\n"), "--allow-new",
+                 exit_code=1)
+    assert result.output == (
+        "Error: aliases.csv was not loaded: 1 problem\n"
+        'aliases.csv:3: tool: "X": is an alias of Y, not a tool: give the tool\'s own name; '
+        "an alias can't point at another alias\n"
+    )
+    assert content_hash(org_db, exclude=("ingests",)) == before

@@ -3,7 +3,7 @@
 import pytest
 
 from stack_tracker.normalise import (
-    BadValue, lookup_key, parse_bool, parse_date, parse_int, parse_money, parse_period, parse_usage_level, slugify,
+    BadValue, display_name, lookup_key, parse_bool, parse_date, parse_int, parse_money, parse_period, parse_usage_level, slugify,
 )
 
 
@@ -99,3 +99,31 @@ def test_slugs_and_lookup_keys():
     assert slugify("Brand & Creative") == "brand-and-creative"
     assert slugify("Café Analytics") == "cafe-analytics"
     assert lookup_key("  Hubspot   Marketing HUB ") == lookup_key("HubSpot Marketing Hub")
+
+
+@pytest.mark.parametrize("name, slug", [
+    ("Маркетинг", "маркетинг"),
+    ("Яндекс.Метрика", "яндекс-метрика"),
+    ("市场部", "市场部"),
+    ("Γραφή & Σχέδιο", "γραφή-and-σχέδιο"),
+    ("تحليلات الويب", "تحليلات-الويب"),
+    ("צוות שיווק", "צוות-שיווק"),
+    ("हिन्दी टीम", "हिन्दी-टीम"),
+    ("마케팅 팀", "마케팅-팀"),
+    ("Straße", "strasse"),
+    ("ＨｕｂＳｐｏｔ", "hubspot"),
+    ("Cafe\u0301", "cafe"),
+])
+def test_slugs_keep_letters_of_every_script(name, slug):
+    assert slugify(name) == slug
+
+
+@pytest.mark.parametrize("name", ["!!!", "—·—", "🚀", "\u0301\u0301", "   "])
+def test_a_name_without_letters_or_digits_has_no_slug(name):
+    assert slugify(name) == ""
+
+
+def test_composed_and_decomposed_names_are_one_name():
+    assert display_name("Cafe\u0301") == "Caf\u00e9"
+    assert lookup_key("CAFE\u0301") == lookup_key("caf\u00e9")
+    assert lookup_key("МАРКЕТИНГ") == lookup_key("маркетинг")

@@ -48,7 +48,8 @@ def site(sample_db, tmp_path_factory) -> Path:
 
 def test_publish_writes_a_deployable_directory(site):
     assert sorted(path.name for path in site.iterdir()) == [
-        "README.md", "inspect-data.json", "metadata.yml", "plugins", "requirements.txt", "settings.json", "stack.db", "templates",
+        "README.md", "inspect-data.json", "metadata.yml", "plugins", "requirements.txt", "settings.json", "stack-tracker-manifest.json",
+        "stack.db", "templates",
     ]
     db = sqlite_utils.Database(site / DATABASE_FILE)
     # Derived tables built, search indexes, statistics; a plain rollback journal, for an immutable file.
@@ -84,14 +85,14 @@ def test_publish_writes_a_deployable_directory(site):
 def test_publish_replaces_an_earlier_site_but_nothing_else(sample_db, tmp_path):
     outdir = tmp_path / "site"
     run("publish", sample_db, outdir, "--silent")
-    (outdir / "stale.txt").write_text("from last time")
+    (outdir / "notes.txt").write_text("the user's")
     assert run("publish", sample_db, outdir, "--silent").output == ""
-    assert not (outdir / "stale.txt").exists() and (outdir / "stack.db").is_file()
+    assert (outdir / "notes.txt").read_text() == "the user's" and (outdir / "stack.db").is_file()
     other = tmp_path / "documents"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     result = run("publish", sample_db, other, exit_code=1)
-    assert "exists and is not a published site" in result.output
+    assert "is not empty and was not written by stack-tracker publish" in result.output
     assert (other / "notes.txt").read_text() == "keep me"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["documents", "site"]  # no half-built leftovers
 
@@ -221,3 +222,32 @@ def test_serve_a_published_site_read_only_and_fast(site, tmp_path):
 def test_serve_refuses_a_directory_that_is_not_a_site(tmp_path):
     result = run("serve", tmp_path, exit_code=1)
     assert "is not a published site" in result.output
+
+
+ADDRESSES = [
+    "jane.doe@localhost", "josé@correo.es", "jürgen.müller@beispiel.de", '"jane doe"@example.com',
+    "jane.doe%40example.com", "ops@[192.168.10.20]", "ops@[IPv6:2001:db8::1]", "li.wei＠example.cn",
+    "raj﹫example.in", "sam&#64;example.com", "ДмитрийИванов@пример.рф",
+]
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_every_form_of_an_address_is_redacted_whole(address):
+    redacted = publish_module.redact_emails(f"ask {address} (admin)")
+    assert redacted == "ask [redacted] (admin)"
+
+
+def test_the_published_site_names_no_team_lead_unless_asked(tmp_path, db_path):
+    run("ingest", db_path, "teams", write(tmp_path / "teams.csv",
+                                          "team,lead,notes\nField Marketing,Priya Raman,\n"), "--silent")
+    run("ingest", db_path, "tools", write(tmp_path / "tools.csv",
+                                          "tool,notes\nSlack,ask josé@correo.es or jürgen.müller@beispiel.de\n"),
+        "--silent")
+    site = publish(db_path, tmp_path / "site").directory
+    content = (site / DATABASE_FILE).read_bytes()
+    for personal in ("Priya Raman", "josé", "müller", "correo", "beispiel"):
+        assert personal.encode() not in content, personal
+    assert rows(site / DATABASE_FILE, "select notes from tools where slug = 'slack'")[0]["notes"] == \
+        "ask [redacted] or [redacted]"
+    named = publish(db_path, tmp_path / "named", publish_names=True).directory
+    assert rows(named / DATABASE_FILE, "select lead from teams")[0]["lead"] == "Priya Raman"

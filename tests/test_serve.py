@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 
+import httpx
 import yaml
 from datasette.app import Datasette
 
@@ -67,3 +68,12 @@ def test_serve_says_so_when_the_port_is_taken(org_db):
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "--port" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_live_site_answers_its_sql_page_and_refuses_a_huge_value(org_db):
+    port = free_port()
+    with serving([sys.executable, "-m", "stack_tracker", "serve", str(org_db), "--port", str(port)], port) as base:
+        page = httpx.get(f"{base}/stack", params={"sql": "select 1 as one"}, timeout=30)
+        assert page.status_code == 200 and "select 1 as one" in page.text
+        huge = httpx.get(f"{base}/stack.json", params={"sql": "select zeroblob(900000000)"}, timeout=30)
+        assert huge.status_code == 400 and huge.json()["error"] == "string or blob too big"

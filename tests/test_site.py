@@ -12,6 +12,7 @@ import pytest
 import sqlite_utils
 import yaml
 from datasette.app import Datasette
+from datasette.utils import tilde_encode
 
 from conftest import run, write
 from stack_tracker.publish import publish
@@ -261,3 +262,24 @@ async def test_a_database_file_is_served_with_the_same_pages(sample_db, tmp_path
     # Search stays current as ingests change the tools.
     run("ingest", path, "tools", write(tmp_path / "tools.csv", "tool,notes\nWebinarJam,webinar platform\n"), "--silent")
     assert "WebinarJam" in text_of(await get(datasette, "/search?q=webinar"))
+
+
+async def test_names_in_other_scripts_have_pages_and_are_found(sample_db, tmp_path):
+    path = tmp_path / "world.db"
+    shutil.copy(sample_db, path)
+    run("ingest", path, "teams", write(tmp_path / "teams.csv", "team\nМаркетинг\n市场部\n"), "--silent")
+    run("ingest", path, "tools", write(tmp_path / "tools.csv",
+        "tool,owner team,notes\nЯндекс Метрика,Маркетинг,веб-аналитика\n百度统计,市场部,网站分析\n"), "--silent")
+    datasette = Datasette([], config_dir=publish(path, tmp_path / "site").directory)
+    home = await get(datasette, "/")
+    # Row pages are linked tilde-encoded, as Datasette addresses any key, and answer.
+    for table, slug, name in (("tools", "яндекс-метрика", "Яндекс Метрика"), ("tools", "百度统计", "百度统计"),
+                              ("teams", "маркетинг", "Маркетинг")):
+        address = f"/stack/{table}/{tilde_encode(slug)}"
+        assert f'href="{address}"' in home
+        assert name in text_of(await get(datasette, address))
+    assert "Owner Маркетинг" in text_of(await get(datasette, f"/stack/tools/{tilde_encode('яндекс-метрика')}"))
+    # Search finds them by a word in any case, and a name written without spaces by how it starts.
+    for typed, found in (("метрика", "Яндекс Метрика Маркетинг"), ("ЯНДЕКС", "Яндекс Метрика Маркетинг"),
+                         ("百度", "百度统计 市场部"), ("百度统计", "百度统计 市场部")):
+        assert found in text_of(await get(datasette, "/search?q=" + urllib.parse.quote(typed))), typed

@@ -13,6 +13,8 @@ import importlib.util
 import io
 import re
 import shlex
+import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from importlib import metadata as package_metadata
@@ -73,7 +75,7 @@ def hostile_db(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def hostile_site(hostile_db):
     """The hostile organisation, published and served by `stack-tracker serve SITE`."""
-    directory = publish(hostile_db, hostile_db.parent / "site").directory
+    directory = publish(hostile_db, hostile_db.parent / "site", publish_names=True).directory  # leads too: every field must show as text
     with serving_site(directory, hostile_db.parent / "serve.log") as base:
         yield HostileSite(base, hostile_db, directory)
 
@@ -393,3 +395,78 @@ def test_serving_a_private_site_needs_the_password_plugin(private_site, monkeypa
                         lambda name, *args: None if name == "datasette_auth_passwords" else find_spec(name, *args))
     result = run("serve", private_site.directory, exit_code=1)
     assert "is a private site: install datasette-auth-passwords" in result.output
+
+
+# One query cannot take the server's memory.
+
+def server_memory_mib(site: HostileSite) -> tuple[float, float]:
+    """The Datasette process serving ``site``: its resident memory now and at its peak, in MiB."""
+    port = site.base.rsplit(":", 1)[1].encode()
+    for process in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (process / "cmdline").read_bytes().split(b"\0")
+            if b"datasette" in command and port in command:
+                status = dict(line.split(":", 1) for line in (process / "status").read_text().splitlines())
+                return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+        except OSError:
+            continue
+    pytest.fail(f"no Datasette process serves {site.base}")
+
+
+ROWS_1000 = "with recursive n(x) as (select 1 union all select x + 1 from n where x < 1000) "
+
+
+def assert_values_are_bounded(site: HostileSite) -> None:
+    """Ask for a 10 MB value first: a server that builds it would take gigabytes for the queries that follow."""
+    response = get(site, "/stack.json", sql="select zeroblob(10000000)")
+    assert response.status_code == 400 and response.json()["error"] == "string or blob too big"
+
+
+def test_the_sql_page_answers_a_plain_query(hostile_site):
+    page = get(hostile_site, "/stack", sql="select 1 as one")
+    assert page.status_code == 200 and "select 1 as one" in page.text
+    assert get(hostile_site, "/stack.json", sql="select 1 as one", _shape="array").json() == [{"one": 1}]
+
+
+@pytest.mark.parametrize("sql, error", [
+    ("select zeroblob(900000000)", "string or blob too big"),
+    ("select length(replace(hex(zeroblob(100000000)), '0', 'abc'))", "string or blob too big"),
+    ("select group_concat(printf('%.*c', 1000000, 'x')) from (" + ROWS_1000 + "select x from n)", "string or blob too big"),
+    (ROWS_1000 + "select printf('%.*c', 8000000, 'x') from n", "the query returns more than 16 MiB"),
+    (ROWS_1000 + "select zeroblob(8000000) from n", "the query returns more than 16 MiB"),
+])
+def test_a_huge_value_or_result_is_refused_in_bounded_memory(hostile_site, sql, error):
+    assert_values_are_bounded(hostile_site)
+    _, peak_before = server_memory_mib(hostile_site)
+    started = time.monotonic()
+    for path in ("/stack.json", "/stack", "/stack.csv"):
+        response = get(hostile_site, path, sql=sql)
+        if path == "/stack.json":
+            assert response.status_code == 400 and error in response.json()["error"]
+        elif path == "/stack":
+            assert response.status_code == 400 and error in response.text
+        else:
+            assert len(response.content) < 1024  # the CSV stops where the error is
+    assert time.monotonic() - started < 20
+    _, peak = server_memory_mib(hostile_site)
+    assert peak - peak_before < 150 and peak < 400, (peak_before, peak)
+    assert get(hostile_site, "/stack/tools/script-alert-1-script.json", _shape="array").status_code == 200
+
+
+def test_a_value_printf_cannot_build_comes_back_empty_while_other_readers_are_served(hostile_site):
+    # SQLite's printf gives NULL past the length limit, though it spends seconds counting to 900 million.
+    assert_values_are_bounded(hostile_site)
+    sql = "select printf('%.*c', 900000000, 'x') as huge"
+    answer: dict = {}
+    slow = threading.Thread(target=lambda: answer.update(response=get(hostile_site, "/stack.json", sql=sql, _shape="array")))
+    _, peak_before = server_memory_mib(hostile_site)
+    slow.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert get(hostile_site, "/-/versions.json").status_code == 200
+    assert time.monotonic() - started < 2  # the server is not held up
+    assert get(hostile_site, "/stack/tools.json", _shape="array", _nocache=time.time()).status_code == 200
+    slow.join(60)
+    assert answer["response"].json() == [{"huge": None}]
+    _, peak = server_memory_mib(hostile_site)
+    assert peak - peak_before < 150, (peak_before, peak)

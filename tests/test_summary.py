@@ -77,6 +77,19 @@ def test_user_text_is_escaped(org_db, tmp_path):
     assert hostile not in markdown and "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
 
 
+def test_addresses_in_user_text_are_not_links_in_markdown(org_db, tmp_path):
+    names = ["Login https://evil.example/sso", "Portal www.evil.example", "Ask help@evil.example"]
+    tools = "tool,annual cost,licenses\n" + "".join(f'"{name}",100,4\n' for name in names)
+    usage = "team,tool,period,seats,mau\n" + "".join(f'Marketing,"{name}",2026-01,4,1\n' for name in names)
+    run("ingest", org_db, "tools", write(tmp_path / "t.csv", tools), "--silent")
+    run("ingest", org_db, "usage", write(tmp_path / "u.csv", usage), "--silent")
+    markdown = run("summary", org_db).output
+    for address in ("https://evil.example/sso", "www.evil.example", "help@evil.example"):
+        assert f"`{address}`" in markdown
+    # Outside code spans, which no renderer makes a link of, no address is left.
+    assert "evil.example" not in re.sub(r"`[^`]*`", "", markdown)
+
+
 def test_summary_without_usage_data(db_path):
     assert "No usage data yet" in run("summary", db_path).output
     assert "No usage data yet" in run("summary", db_path, "--format", "html").output

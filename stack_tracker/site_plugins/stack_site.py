@@ -11,8 +11,10 @@ Templates get these functions and a few filters:
   blank form field, so the SQL applies its defaults. ``where`` keeps only rows
   whose columns equal a value (or are in a list), without copying any of the
   report's logic: ``report("adoption_by_team", where={"tool": "slack"})``.
-- ``query(sql, **params)``: rows of a plain lookup (a tool's capabilities, the
-  flows into it). Figures come from ``report`` or the derived tables.
+- ``lookup(sql, **params)``: rows of a plain lookup (a tool's capabilities, the
+  flows into it). Figures come from ``report`` or the derived tables. (Not
+  ``query``: that name is Datasette's own on its SQL page, and shadowing it
+  there broke the page.)
 - ``search(q)``: tools and capabilities matching ``q`` in their full-text indexes.
 - ``names(table, slugs)``: display names of tools, teams or capabilities, by slug.
 
@@ -21,12 +23,19 @@ Every call runs under the site's ``sql_time_limit_ms``; rows are dictionaries.
 It also serves ``/search`` (``templates/search.html``) as a route rather than as
 a ``pages/`` template: Datasette checks no permission before rendering those,
 and a private site must refuse its search to a reader who has not signed in.
+
+And it bounds what one query may hand the server (`prepare_connection`):
+arbitrary SQL stays allowed for the dashboard's charts, but
+``select zeroblob(900000000)`` must not take the server's memory from every
+other reader.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sqlite3
+import weakref
 
 from datasette import Response, hookimpl
 from datasette.utils import derive_named_parameters, escape_fts, tilde_encode
@@ -36,6 +45,16 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SEARCH_LIMIT = 50
 NAMED_TABLES = ("tools", "teams", "capabilities")
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+MIB = 1024 * 1024
+#: The longest string or blob SQLite may build or return (its own SQLITE_LIMIT_LENGTH,
+#: which it enforces before allocating). The largest real values, a tool's notes
+#: and a chart's rows, run to kilobytes: this is a thousand times more.
+MAX_VALUE_BYTES = 8 * MIB
+#: The most text and bytes one query may return in all: its rows are held in
+#: memory until the page is written, copied as it is rendered, by each of the
+#: server's SQL threads at once. The biggest real page (a table page of 1,000
+#: rows, the home page listing every tool) returns well under a MiB.
+MAX_RESULT_BYTES = 16 * MIB
 
 
 class SiteData:
@@ -80,7 +99,9 @@ class SiteData:
         """Tools and capabilities whose full-text index matches ``q``, best first
         (``available`` is false when the database has no full-text indexes)."""
         found = {"tools": [], "capabilities": [], "available": True}
-        terms = escape_fts((q or "").strip())
+        # Each word is also the start of one: names in scripts written without
+        # spaces (百度统计) are one word to the index, found by what a reader types first.
+        terms = " ".join(f"{word}*" for word in re.findall(r'"[^"]*"', escape_fts((q or "").strip())))
         if not terms:
             return found
         database = self.datasette.get_database(self.database)
@@ -185,6 +206,36 @@ async def search_page(datasette, request):
 
 
 @hookimpl
+def prepare_connection(conn):
+    """Bound each value SQLite builds, and all a query returns, on every connection the site opens."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    conn.row_factory = bounded_rows(conn.row_factory or sqlite3.Row)
+
+
+def bounded_rows(make_row):
+    """A row factory that refuses a query once its rows hold more than `MAX_RESULT_BYTES` of text and bytes.
+
+    SQLite's own limit holds each value; this holds their sum (1,000 rows of
+    16 MiB each would be 16 GiB). The refusal is an SQLite error, so the page
+    says what went wrong as for any other bad query.
+    """
+    returned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # cursor -> bytes returned so far
+
+    def row_factory(cursor, row):
+        size = returned.get(cursor, 0)
+        for value in row:
+            if value.__class__ is str or value.__class__ is bytes:
+                size += len(value)
+        if size > MAX_RESULT_BYTES:
+            raise sqlite3.DataError(f"the query returns more than {MAX_RESULT_BYTES // MIB} MiB: "
+                                    "select fewer rows or shorter values")
+        returned[cursor] = size
+        return make_row(cursor, row)
+
+    return row_factory
+
+
+@hookimpl
 def register_routes():
     return [(r"^/search$", search_page)]
 
@@ -200,7 +251,7 @@ def extra_template_vars(datasette):
     return {
         "stack_db": site.database,
         "report": site.report,
-        "query": site.query,
+        "lookup": site.query,
         "search": site.search,
         "names": site.names,
         "row_url": site.row_url,

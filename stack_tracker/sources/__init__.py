@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 
 from .. import normalise as n
 from ..ingest import MAX_PROBLEMS
-from ..readers import CHUNK, ReadError, Source, open_source, open_text, parse_json, sniff_encoding
+from ..readers import CHUNK, ReadError, RefusedJson, Source, open_source, open_text, parse_json, sniff_encoding
 
 #: (line, user, application, time): the line of the file the event starts on, the
 #: person's login or email as written, the application's name as written, and
@@ -107,6 +107,8 @@ def sniff_format(path: Path) -> str:
             try:
                 parse_json(first_line)
                 return "lines"
+            except RefusedJson:
+                return "lines"  # a whole line of JSON, which its reader refuses, saying why
             except json.JSONDecodeError:
                 pass
         return "object"
@@ -171,6 +173,8 @@ def json_lines(log: LogFile, containing: str | None = None) -> Iterator[tuple[in
                     continue
                 message = _cut_off(content, newline) if not content.endswith(newline) else f"not valid JSON: {error.msg} (column {error.colno})"
                 raise ReadError(log.name, number, message) from None
+            except RefusedJson as error:
+                raise ReadError(log.name, number, str(error)) from None
             except UnicodeDecodeError as error:
                 raise ReadError(log.name, number, _not_utf8(error)) from None
             if value.__class__ is not dict:
@@ -304,10 +308,7 @@ class Timestamps:
         return self._convert(text(value))
 
     def _check_day(self, day: str) -> None:
-        try:
-            dt.date.fromisoformat(day)
-        except ValueError:
-            raise n.BadValue("is not a date on the calendar") from None
+        n.parse_period(day)  # a day on the calendar, in a month usage can be counted in
         if len(self.valid_days) > 10_000:
             self.valid_days.clear()
         self.valid_days.add(day)
@@ -321,7 +322,11 @@ class Timestamps:
             moment = self._human(value)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.timezone.utc)
-        return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # Checked before converting too: in the years 1 and 9999 an offset would carry the time off the calendar.
+        _in_usage_years(moment)
+        moment = moment.astimezone(dt.timezone.utc)
+        _in_usage_years(moment)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _human(self, value: str) -> dt.datetime:
         match = _HUMAN.fullmatch(value)
@@ -345,8 +350,15 @@ class Timestamps:
         zone = dt.timezone.utc
         if match["zone"] and (offset := re.search(r"([+-])(\d{1,2}):?(\d{2})?", match["zone"])):
             minutes = int(offset[2]) * 60 + int(offset[3] or 0)
+            if minutes >= 24 * 60:
+                raise n.BadValue(EXPECTED_TIME)
             zone = dt.timezone(dt.timedelta(minutes=minutes if offset[1] == "+" else -minutes))
         return dt.datetime.combine(day, dt.time(hour, minute, int(second), int(second % 1 * 1_000_000)), zone)
+
+
+def _in_usage_years(moment: dt.datetime) -> None:
+    """Refuse a time in a month no usage can be counted in (see `normalise.parse_period`)."""
+    n.parse_period(f"{moment.year:04d}-{moment.month:02d}")
 
 
 def reader(source: str) -> Callable[[LogFile], Iterator[SignIn]]:

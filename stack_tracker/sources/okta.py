@@ -21,6 +21,7 @@ import json
 import re
 from typing import Iterator
 
+from ..readers import ReadError, RefusedJson, parse_json
 from . import LogFile, SignIn, find_column, header_key, json_lines, json_objects, sniff_format, table_records, text, with_headers
 
 SSO = "user.authentication.sso"
@@ -109,7 +110,7 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
             for _, group in sorted(targets.items(), key=lambda item: int(item[0]))
         ]
         if json_targets:
-            entries = _parse_targets(row.get(json_targets))
+            entries = _parse_targets(log, line, json_targets, row.get(json_targets))
         event = {
             "eventType": text(row.get(columns["event"])),
             "outcome": {"result": text(row.get(columns["result"])).upper()},
@@ -123,10 +124,12 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
             yield sign_in
 
 
-def _parse_targets(value: object) -> list:
-    """A ``target`` cell that holds the JSON array itself."""
+def _parse_targets(log: LogFile, line: int, column: str, value: object) -> list:
+    """A ``target`` cell that holds the JSON array itself; none if it is not JSON, an error if it is JSON no input may hold."""
     try:
-        targets = json.loads(value) if isinstance(value, str) and value.strip().startswith("[") else []
+        targets = parse_json(value) if isinstance(value, str) and value.strip().startswith("[") else []
     except json.JSONDecodeError:
         return []
+    except RefusedJson as error:
+        raise ReadError(log.name, line, f"{column}: {error}") from None
     return targets if isinstance(targets, list) else []
