@@ -71,7 +71,7 @@ from .files import database_files
 from .schema import ensure_schema
 from .site import (PASSWORD_PLUGIN, PLUGINS_DIR, SEARCHABLE, SETTINGS, enable_search, is_private_site,
                    is_published_site, site_metadata, site_templates)
-from .site_folder import MANIFEST_FILE, check_target, scratch_folder, swap_in, write_manifest
+from .site_folder import MANIFEST_FILE, check_target, clean_stale_scratch, scratch_folder, swap_in, write_manifest
 
 DATABASE_FILE = "stack.db"
 PLATFORMS = ("cloudrun", "heroku")
@@ -151,12 +151,13 @@ def publish(db_path: Path, outdir: Path, *, password_hash: str | None = None, fo
     if password_hash is not None:
         check_password_hash(password_hash)
     target = check_target(outdir, protected=database_files(db_path), follow_symlinks=follow_symlinks)
+    warnings = clean_stale_scratch(target) if target.parent.is_dir() else []
     with scratch_folder(target) as building:
         building.chmod(0o755)  # a scratch folder's mode is no mode to deploy
         build_database(db_path, building / DATABASE_FILE, publish_names=publish_names)
         write_site_files(building, password_hash=password_hash)
         write_manifest(building, written_by=f"stack-tracker {__version__}")
-        warnings = swap_in(building, target)
+        warnings += swap_in(building, target)
     tables = sqlite_utils.Database(target / DATABASE_FILE)
     try:
         count = len(tables.table_names())

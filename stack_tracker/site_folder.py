@@ -113,12 +113,10 @@ def write_manifest(folder: Path, *, written_by: str) -> None:
 def scratch_folder(target: Path) -> Iterator[Path]:
     """A new scratch folder beside ``target``, for a new version of it; removed whatever happens.
 
-    Stale scratch folders of earlier, killed runs for the same target are
-    cleaned up first (see the module's docstring).
+    Call `clean_stale_scratch` first, to clear what earlier, killed runs left.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_scratch(target)
     for number in range(1000):
         scratch = target.with_name(f".{target.name}{SCRATCH_MARK}{os.getpid()}-{number}")
         try:
