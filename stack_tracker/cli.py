@@ -47,9 +47,8 @@ def friendly_errors(command):
             raise click.ClickException(str(error)) from None
         except (sqlite3.DatabaseError, OSError) as error:
             database = kwargs.get("db_path") or kwargs.get("path") or "the database"
-            explained = storage_error(error, database)
-            if explained is None and isinstance(error, sqlite3.DatabaseError):
-                explained = database_error(error, database)
+            explain = database_error if isinstance(error, sqlite3.DatabaseError) else storage_error
+            explained = explain(error, database)
             if explained is None:
                 raise
             raise click.ClickException(str(explained)) from None
@@ -349,8 +348,6 @@ def publish(db_path, outdir, platform, app, dry_run, password_hash, follow_symli
         raise click.UsageError("--app and --dry-run go with --to")
     if dry_run and outdir is None:
         raise click.UsageError("--dry-run needs OUTDIR: the command it prints refers to that directory")
-    # Publishing copies the file by its path: another program's database is refused first, as everywhere.
-    open_existing(db_path).close()
 
     def echo_published(result):
         if not silent:

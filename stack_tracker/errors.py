@@ -1,14 +1,13 @@
 """The exceptions the library raises for people to read.
 
 The CLI turns every `StackTrackerError` into a message and exit status 1,
-never a traceback; so it does with `storage_error` the failures to store data
-that are the user's to act on.
+never a traceback; so it does with `storage_error` the system's failures to
+store a file that are the user's to act on (SQLite's are `maintenance.database_error`).
 """
 
 from __future__ import annotations
 
 import errno
-import sqlite3
 
 
 class StackTrackerError(Exception):
@@ -28,23 +27,12 @@ _OS_ERRORS = {
 }
 
 
-def storage_error(error: Exception, database: object) -> StackTrackerError | None:
-    """What a failure to store data means, for a person; None for any other error.
+def storage_error(error: OSError, database: object) -> StackTrackerError | None:
+    """What the system's refusal to store (or read) a file means, for a person; None for any other error.
 
-    A full disk, a read-only place, a database file that cannot be opened:
-    from SQLite (working on ``database``, or a file made from it) or from the
-    system. SQLite rolls a transaction back when it fails so, and the command
-    leaves what it wrote before it as it was.
+    A full disk, a read-only place, a file without permission: the message
+    names the file, or ``database`` when the system did not say which.
     """
-    if isinstance(error, sqlite3.DatabaseError):
-        name = getattr(error, "sqlite_errorname", "") or ""
-        if name == "SQLITE_FULL":
-            return StackTrackerError(f"{database}: {error}: free some space and run the command again")
-        if name.startswith("SQLITE_IOERR"):
-            return StackTrackerError(f"{database}: {error}: is the disk full, or failing? Free some space and run the command again")
-        if name.startswith("SQLITE_CANTOPEN"):
-            return StackTrackerError(f"cannot open {database} ({error}): check that its folder exists, and its permissions")
+    if error.errno not in _OS_ERRORS:
         return None
-    if isinstance(error, OSError) and error.errno in _OS_ERRORS:
-        return StackTrackerError(f"{error.filename}: {_OS_ERRORS[error.errno]}" if error.filename else _OS_ERRORS[error.errno])
-    return None
+    return StackTrackerError(f"{error.filename or database}: {_OS_ERRORS[error.errno]}")

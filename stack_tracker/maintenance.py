@@ -62,8 +62,10 @@ def database_error(error: sqlite3.DatabaseError, database: object) -> StackTrack
     """What an SQLite error about the database file means, for a person; None for any other error.
 
     Errors about the file itself (another writer, not a database, damaged,
-    read-only) are the user's to act on. Any other SQLite error is a bug, and
-    is better shown in full.
+    read-only, a full disk, cannot be opened) are the user's to act on. SQLite
+    rolls a transaction back when it fails so, and the command leaves what it
+    wrote before it as it was. Any other SQLite error is a bug, and is better
+    shown in full.
     """
     name = getattr(error, "sqlite_errorname", "") or ""
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
@@ -80,6 +82,12 @@ def database_error(error: sqlite3.DatabaseError, database: object) -> StackTrack
         )
     if name.startswith("SQLITE_READONLY"):
         return MaintenanceError(f"{database} cannot be written ({error}): check the permissions of the file and its directory")
+    if name == "SQLITE_FULL":
+        return MaintenanceError(f"{database}: {error}: free some space and run the command again")
+    if name.startswith("SQLITE_IOERR"):
+        return MaintenanceError(f"{database}: {error}: is the disk full, or failing? Free some space and run the command again")
+    if name.startswith("SQLITE_CANTOPEN"):
+        return MaintenanceError(f"cannot open {database} ({error}): check that its folder exists, and its permissions")
     return None
 
 

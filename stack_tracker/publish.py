@@ -68,6 +68,7 @@ from .errors import StackTrackerError
 from .reports import refresh_derived
 from .resources import resource
 from .files import database_files
+from .maintenance import open_existing
 from .schema import ensure_schema
 from .site import (PASSWORD_PLUGIN, PLUGINS_DIR, SEARCHABLE, SETTINGS, enable_search, is_private_site,
                    is_published_site, site_metadata, site_templates)
@@ -146,8 +147,8 @@ def publish(db_path: Path, outdir: Path, *, password_hash: str | None = None, fo
     published too.
     """
     db_path, outdir = Path(db_path), Path(outdir)
-    if not db_path.is_file():
-        raise PublishError(f"{db_path}: no such database")
+    # Refuses a missing file, another program's database or a newer stack-tracker's, before anything is written.
+    open_existing(db_path).close()
     if password_hash is not None:
         check_password_hash(password_hash)
     target = check_target(outdir, protected=database_files(db_path), follow_symlinks=follow_symlinks)
