@@ -44,8 +44,8 @@ def peak_mib():
 
 IMPORT = PEAK + """
 import json, sys, time
-from stack_tracker.logins import import_logins
-from stack_tracker.schema import open_database
+from stack_tracker.inputs.logins import import_logins
+from stack_tracker.database import open_database
 db = open_database(sys.argv[1])
 started = time.perf_counter()
 [result] = import_logins(db, [sys.argv[2]], "okta", directory=sys.argv[3])
@@ -82,9 +82,9 @@ def prepare(directory: Path, *, teams: int, tools: int, months: int, users: int,
     organisation into a new database. Returns (database, log, directory file)."""
     from stack_tracker.demo import SAMPLE_FILES
     from stack_tracker.generate import DIRECTORY_FILE, LOG_FILE, generate
-    from stack_tracker.ingest import Options, ingest
-    from stack_tracker.schema import open_database
-    from stack_tracker.taxonomy import init
+    from stack_tracker.inputs.ingest import Options, ingest
+    from stack_tracker.database import open_database
+    from stack_tracker.inputs.taxonomy import init
 
     started = time.perf_counter()
     if files is None:

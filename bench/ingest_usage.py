@@ -43,16 +43,16 @@ def finish(*figures):
 
 # The refresh is timed by wrapping the function the ingest calls for it.
 INGEST = CHILD_PRELUDE + """
-import stack_tracker.ingest as ingest_module
-from stack_tracker.ingest import Options, ingest
-from stack_tracker.schema import open_database
+import stack_tracker.inputs.runs as pipeline
+from stack_tracker.inputs.ingest import Options, ingest
+from stack_tracker.database import open_database
 refresh = [0.0, 0.0]
 def timed_refresh(*args, **kwargs):
     wall, cpu = time.perf_counter(), time.process_time()
-    ingest_module_refresh(*args, **kwargs)
+    pipeline_refresh(*args, **kwargs)
     refresh[0] += time.perf_counter() - wall
     refresh[1] += time.process_time() - cpu
-ingest_module_refresh, ingest_module.refresh_derived = ingest_module.refresh_derived, timed_refresh
+pipeline_refresh, pipeline.refresh_derived = pipeline.refresh_derived, timed_refresh
 db = open_database(sys.argv[1])
 wall, cpu = time.perf_counter(), time.process_time()
 ingest(db, "usage", sys.argv[2], options=Options(allow_new=True))
@@ -84,7 +84,7 @@ finish(parsed - started, cpu_parsed - cpu_started, time.perf_counter() - parsed,
 
 # The same rows into the table the ingest writes: its three indexes, WAL.
 OWN_TABLE = CHILD_PRELUDE + PARSE + """
-from stack_tracker.schema import open_database
+from stack_tracker.database import open_database
 db = open_database(sys.argv[1])
 conn = db.conn
 wall, cpu = time.perf_counter(), time.process_time()
@@ -106,9 +106,9 @@ def build_inventory(directory: Path, teams: int, tools: int, months: int,
     """Generate the files (or take those in ``files``) and load all but the usage into a template database."""
     from stack_tracker.demo import SAMPLE_FILES
     from stack_tracker.generate import USAGE_FILE, generate
-    from stack_tracker.ingest import Options, ingest
-    from stack_tracker.schema import open_database
-    from stack_tracker.taxonomy import init
+    from stack_tracker.inputs.ingest import Options, ingest
+    from stack_tracker.database import open_database
+    from stack_tracker.inputs.taxonomy import init
 
     if files is None:
         files = generate(directory / "files", teams=teams, tools=tools, months=months, users=teams * 50).outdir

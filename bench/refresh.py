@@ -32,7 +32,7 @@ from pathlib import Path
 
 CHILD_PRELUDE = """
 import resource, sys, time
-from stack_tracker.schema import open_database
+from stack_tracker.database import open_database
 def finish(*figures):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(*[f"{figure:.3f}" for figure in figures], f"{peak:.1f}")
@@ -52,7 +52,7 @@ finish(*timed(lambda: conn.execute(sql).fetchall()))
 """
 
 FULL = CHILD_PRELUDE + """
-from stack_tracker.reports import refresh_derived
+from stack_tracker.database.derived import refresh_derived
 db = open_database(sys.argv[1])
 finish(*timed(lambda: refresh_derived(db)))
 """
@@ -61,15 +61,15 @@ finish(*timed(lambda: refresh_derived(db)))
 # Then the tables built from usage are rebuilt whole and compared with what
 # the month's refresh left.
 MONTH = CHILD_PRELUDE + """
-import stack_tracker.ingest as ingest_module
-from stack_tracker.ingest import Options, ingest
-from stack_tracker.reports import DERIVED_INPUTS, DERIVED_TABLES, refresh_derived
+import stack_tracker.inputs.runs as pipeline
+from stack_tracker.inputs.ingest import Options, ingest
+from stack_tracker.database.derived import DERIVED_INPUTS, DERIVED_TABLES, refresh_derived
 refresh = [0.0, 0.0]
 def timed_refresh(*args, **kwargs):
     wall, cpu = timed(lambda: by_month(*args, **kwargs))
     refresh[0] += wall
     refresh[1] += cpu
-by_month, ingest_module.refresh_derived = ingest_module.refresh_derived, timed_refresh
+by_month, pipeline.refresh_derived = pipeline.refresh_derived, timed_refresh
 db = open_database(sys.argv[1])
 total, total_cpu = timed(lambda: ingest(db, "usage", sys.argv[2], options=Options(allow_new=True)))
 from_usage = [name for name in DERIVED_TABLES if "usage" in DERIVED_INPUTS[name]]
@@ -121,9 +121,9 @@ def build(directory: Path, teams: int, tools: int, months: int,
     return the database, the last month's file, row counts."""
     from stack_tracker.demo import SAMPLE_FILES
     from stack_tracker.generate import USAGE_FILE, generate
-    from stack_tracker.ingest import Options, ingest
-    from stack_tracker.schema import open_database
-    from stack_tracker.taxonomy import init
+    from stack_tracker.inputs.ingest import Options, ingest
+    from stack_tracker.database import open_database
+    from stack_tracker.inputs.taxonomy import init
 
     if files is None:
         files = generate(directory / "files", teams=teams, tools=tools, months=months + 1, users=teams * 50).outdir

@@ -10,24 +10,28 @@ import sqlite3
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import click
 
 from . import __version__
+from .database import database_error, open_database, open_existing
 from .demo import build_demo
 from .errors import StackTrackerError, storage_error
-from .files import write_output
-from .ingest import IngestResult, Options, ingest as ingest_file
-from .kinds import KINDS
-from .maintenance import backup as backup_database, check as check_database, database_error, open_existing
-from .output import FORMATS as REPORT_FORMATS, render
-from .readers import FORMATS
-from .reports import REPORTS, run_report
-from .publish import PLATFORMS, deploy, deploy_command, deploy_database, publish as publish_site, shell_command
-from .schema import open_database
-from .site import serve as serve_site
-from .summary import FORMATS as SUMMARY_FORMATS, resolve_team, summary as render_summary
-from .taxonomy import init as init_database
+from .generate import generate as generate_organisation
+from .inputs.ingest import Options, ingest as ingest_file
+from .inputs.kinds import KINDS
+from .inputs.logins import import_logins as import_login_files
+from .inputs.readers import FORMATS
+from .inputs.sources import SOURCES as LOGIN_SOURCES
+from .inputs.taxonomy import init as init_database
+from .inputs.users_export import import_users as import_user_export
+from .maintenance import backup as backup_database, check as check_database
+from .output import FORMATS as REPORT_FORMATS, render, write_output
+from .reports.registry import REPORTS, run_report
+from .reports.summary import FORMATS as SUMMARY_FORMATS, resolve_team, summary as render_summary
+from .site.publish import PLATFORMS, deploy, deploy_command, deploy_database, publish as publish_site, shell_command
+from .site.serve import serve as serve_site
 
 
 def friendly_errors(command):
@@ -66,7 +70,16 @@ def database_argument(must_exist: bool = True):
 silent_option = click.option("--silent", is_flag=True, help="Print nothing but errors; no progress bar.")
 
 
-def echo_result(result: IngestResult, silent: bool) -> None:
+class Result(Protocol):
+    """What a library function behind a command returns (ingest, import-logins, import-users, backup …)."""
+
+    warnings: list[str]
+
+    def summary(self) -> str: ...
+
+
+def echo_result(result: Result, silent: bool) -> None:
+    """Print a command's summary and its warnings on stderr; nothing with --silent."""
     if silent:
         return
     click.echo(result.summary(), err=True)
@@ -444,7 +457,6 @@ def check(db_path, repair):
 
 
 # -- A synthetic organisation at any scale -----------------------------------
-from .generate import generate as generate_organisation  # noqa: E402
 
 
 @cli.command()
@@ -491,10 +503,6 @@ def generate(outdir, teams, tools, months, users, events, seed, end, force, sile
 
 
 # -- Real usage data: sign-in logs and vendor user exports -------------------
-# (Imported here, beside the commands that use them, so this section stays one block.)
-from .logins import import_logins as import_login_files  # noqa: E402
-from .sources import SOURCES as LOGIN_SOURCES  # noqa: E402
-from .users_export import import_users as import_user_export  # noqa: E402
 
 
 @cli.command(name="import-logins")

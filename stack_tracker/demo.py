@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import StackTrackerError
-from .ingest import IngestResult, Options, ingest
+from .inputs.ingest import IngestResult, Options, ingest
 from .resources import resource
-from .schema import open_database
-from .taxonomy import init
+from .database import open_database
+from .inputs.taxonomy import init
 
 # In dependency order: teams before the tools they own, tools before usage.
 # Usage runs with allow_new, so the tool nobody put in the inventory shows up

@@ -1,5 +1,4 @@
-"""Keeping the database file safe: consistent backups, health checks, and what
-SQLite's errors about the file mean for a person.
+"""Keeping the database file safe: consistent backups and health checks.
 
 `backup(db, path)` copies a database that may be in use with SQLite's online
 backup API: the copy is one consistent state, the state before or after any
@@ -29,12 +28,12 @@ from typing import Callable
 
 import sqlite_utils
 
-from . import schema
+from .database import database_error, refuse_foreign_database, schema, write_transaction
+from .database.derived import DERIVED_TABLES, derived_rows, refresh_derived
+from .database.names import Resolver
 from .errors import StackTrackerError
-from .ingest import Resolver
 from .privacy import database_file, key_file_for
 from .scratch import process_alive
-from .reports import DERIVED_TABLES, derived_rows, refresh_derived
 
 #: Pages copied per backup step (4 MiB at SQLite's default page size): between
 #: steps the source is free, so the copy never holds up a writer for long.
@@ -51,69 +50,7 @@ MAX_LISTED = 5
 
 
 class MaintenanceError(StackTrackerError):
-    """A backup or check that cannot be done: the file is missing, not a database, or in the way."""
-
-
-class DatabaseBusyError(MaintenanceError):
-    """Another connection held the write lock for longer than the busy timeout."""
-
-
-def database_error(error: sqlite3.DatabaseError, database: object) -> StackTrackerError | None:
-    """What an SQLite error about the database file means, for a person; None for any other error.
-
-    Errors about the file itself (another writer, not a database, damaged,
-    read-only, a full disk, cannot be opened) are the user's to act on. SQLite
-    rolls a transaction back when it fails so, and the command leaves what it
-    wrote before it as it was. Any other SQLite error is a bug, and is better
-    shown in full.
-    """
-    name = getattr(error, "sqlite_errorname", "") or ""
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return DatabaseBusyError(
-            f"another stack-tracker command is writing to {database}; try again when it finishes "
-            f"(waited {schema.BUSY_TIMEOUT_SECONDS:g} s for it)"
-        )
-    if name == "SQLITE_NOTADB":
-        return MaintenanceError(f"{database} is not a SQLite database: is it the right file?")
-    if name.startswith("SQLITE_CORRUPT"):
-        return MaintenanceError(
-            f"{database} is damaged ({error}): `stack-tracker check {database}` says what is wrong; "
-            f"restore it from a backup"
-        )
-    if name.startswith("SQLITE_READONLY"):
-        return MaintenanceError(f"{database} cannot be written ({error}): check the permissions of the file and its directory")
-    if name == "SQLITE_FULL":
-        return MaintenanceError(f"{database}: {error}: free some space and run the command again")
-    if name.startswith("SQLITE_IOERR"):
-        return MaintenanceError(f"{database}: {error}: is the disk full, or failing? Free some space and run the command again")
-    if name.startswith("SQLITE_CANTOPEN"):
-        return MaintenanceError(f"cannot open {database} ({error}): check that its folder exists, and its permissions")
-    return None
-
-
-def open_existing(path: str | Path) -> sqlite_utils.Database:
-    """Open a database exactly as it is, to back up, check or publish.
-
-    Unlike `schema.open_database` it upgrades nothing and writes nothing: a
-    damaged file must be examined, not changed. Raises `MaintenanceError` for
-    a missing file or one that is not SQLite, and refuses, as every command
-    does, a database that is another program's or a newer stack-tracker's
-    (`schema.refuse_foreign_database`).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise MaintenanceError(f"{path}: no such database")
-    db = sqlite_utils.Database(path)
-    db.execute(f"PRAGMA busy_timeout = {int(schema.BUSY_TIMEOUT_SECONDS * 1000)}")
-    try:
-        schema.refuse_foreign_database(db, path)
-    except sqlite3.DatabaseError as error:
-        db.close()
-        raise (database_error(error, path) or error) from None
-    except StackTrackerError:
-        db.close()
-        raise
-    return db
+    """A backup that cannot be made: the target is in the way, or the copy failed its check."""
 
 
 # ---------------------------------------------------------------------------
@@ -358,7 +295,7 @@ def _integrity_problems(db: sqlite_utils.Database, database: str) -> str | None:
 
 def _missing_tables(db: sqlite_utils.Database, database: str) -> Finding | None:
     """Tables this version declares that the database lacks; raises for a database that is not ours."""
-    schema.refuse_foreign_database(db, database)
+    refuse_foreign_database(db, database)
     present = set(db.table_names())
     missing = [name for name in [*schema.TABLES, *DERIVED_TABLES] if name not in present]
     if not missing:
@@ -423,7 +360,7 @@ def _orphans_repair(database: str, table: str, column: str, parent: str, parent_
 def _aliases_of_other_tools(db: sqlite_utils.Database, database: str) -> list[Finding]:
     """Aliases that are another tool's own name or slug, with the command that deletes them.
 
-    Ingest refuses them (`ingest.Resolver.other_tool_named`); written by hand
+    Ingest refuses them (`names.Resolver.other_tool_named`); written by hand
     or by an earlier release, they send one tool's rows to another.
     """
     resolver = Resolver(db)
@@ -484,16 +421,8 @@ def _rows(count: int) -> str:
 def rebuild_derived_tables(db: sqlite_utils.Database) -> None:
     """Rebuild every derived report table in one write transaction.
 
-    ``begin immediate`` takes the write lock first, waiting for a running
-    ingest to finish, so the rebuild reads the base tables as they stand.
+    The write lock is taken first, waiting for a running ingest to finish, so
+    the rebuild reads the base tables as they stand.
     """
-    conn = db.conn
-    if conn.in_transaction:
-        conn.commit()
-    conn.execute("begin immediate")
-    try:
+    with write_transaction(db):
         refresh_derived(db)
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()

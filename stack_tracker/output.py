@@ -1,13 +1,20 @@
-"""Print rows of a report as a terminal table, Markdown, CSV or JSON."""
+"""What the command line prints or writes: report rows as a terminal table,
+Markdown, CSV or JSON, and output files written whole or not at all."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
+import tempfile
+from pathlib import Path
+
+from .database import database_files
+from .errors import StackTrackerError
 
 # One definition of a spreadsheet-safe cell, shared with the published site's CSV exports.
-from .site_plugins.safe_csv import spreadsheet_safe
+from .site.plugins.safe_csv import spreadsheet_safe
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -51,3 +58,19 @@ def render(rows: list[dict], fmt: str) -> str:
     lines.append("  ".join("-" * width for width in widths))
     lines += ["  ".join(align(cell, i) for i, cell in enumerate(row)).rstrip() for row in cells]
     return "\n".join(lines) + "\n"
+
+
+def write_output(path: Path, text: str, *, db_path: Path) -> None:
+    """Write ``text`` to ``path``, never over the database or its files, and never half a file."""
+    path = Path(path)
+    for own in database_files(db_path):
+        if path.resolve() == own.resolve():
+            raise StackTrackerError(f"{path} is {'the database' if own == Path(db_path) else 'a file of the database'}"
+                                    f" {Path(db_path).name}: give the output another name")
+    descriptor, scratch = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(scratch, path)
+    finally:
+        Path(scratch).unlink(missing_ok=True)

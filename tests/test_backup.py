@@ -13,7 +13,8 @@ import pytest
 
 from conftest import content_hash, read_position, rows, run, write
 from stack_tracker import maintenance
-from stack_tracker.maintenance import MaintenanceError, backup, open_existing
+from stack_tracker.database import DatabaseFileError, open_existing
+from stack_tracker.maintenance import backup
 
 
 def usage_file(path, months: int, *, first_month: int = 0):
@@ -164,7 +165,7 @@ def test_backup_refuses_a_file_that_is_not_a_database(tmp_path):
     result = run("backup", notes, tmp_path / "copy.db", exit_code=1)
     assert f"Error: {notes} is not a SQLite database" in result.output
     assert not (tmp_path / "copy.db").exists()
-    with pytest.raises(MaintenanceError, match="no such database"):
+    with pytest.raises(DatabaseFileError, match="no such database"):
         open_existing(tmp_path / "missing.db")
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stack_tracker.reports import REPORTS, run_report, sql_parameters
+from stack_tracker.reports.registry import REPORTS, run_report, sql_parameters
 from stack_tracker.resources import resource
-from stack_tracker.schema import open_database
+from stack_tracker.database import open_database
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 

@@ -20,8 +20,8 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 from conftest import run, write
-from stack_tracker.publish import publish
-from stack_tracker.reports import run_report
+from stack_tracker.site.publish import publish
+from stack_tracker.reports.registry import run_report
 from stack_tracker.resources import resource
 from test_publish import serving_site
 

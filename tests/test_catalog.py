@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from conftest import content_hash, rows, run, write
-from stack_tracker.catalog import default_catalog, host_of, loose_key
+from stack_tracker.inputs.catalog import default_catalog, host_of, loose_key
 from stack_tracker.resources import resource
 
 

@@ -23,8 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import content_hash, fetch, free_port, read_position, rows, run, serving, write
-from stack_tracker import schema
-from stack_tracker.schema import open_database
+from stack_tracker.database import connection, open_database
 
 TEAMS = 20
 TOOLS = 50
@@ -122,9 +121,9 @@ def usage_count(db: Path) -> int:
 
 def test_the_database_runs_in_wal_mode_and_writers_wait_for_each_other(tmp_path):
     db = open_database(tmp_path / "stack.db")
-    assert db.execute("PRAGMA busy_timeout").fetchone()[0] == schema.BUSY_TIMEOUT_SECONDS * 1000
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] == connection.BUSY_TIMEOUT_SECONDS * 1000
     # Long enough for an ingest into a big database to finish first.
-    assert schema.BUSY_TIMEOUT_SECONDS >= 60
+    assert connection.BUSY_TIMEOUT_SECONDS >= 60
     db.close()
     # WAL is a property of the file: every later connection, Datasette's too, reads alongside a writer.
     with sqlite3.connect(tmp_path / "stack.db") as other:
@@ -188,7 +187,7 @@ def test_two_ingests_at_once_both_load_as_if_one_after_the_other(db, tmp_path):
 
 
 def test_a_writer_that_cannot_wait_long_enough_says_why(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(schema, "BUSY_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(connection, "BUSY_TIMEOUT_SECONDS", 0.2)
     usage = write_usage(tmp_path / "more.csv", 10, first_month=24)
     before = content_hash(db)
     holder = sqlite3.connect(db, isolation_level=None)

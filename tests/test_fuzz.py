@@ -30,11 +30,11 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from conftest import content_hash, run, write
 from stack_tracker.cli import cli
-from stack_tracker.ingest import Options, ingest
-from stack_tracker.kinds import KINDS
-from stack_tracker.reports import run_report
-from stack_tracker.schema import open_database
-from stack_tracker.sources import SOURCES
+from stack_tracker.inputs.ingest import Options, ingest
+from stack_tracker.inputs.kinds import KINDS
+from stack_tracker.reports.registry import run_report
+from stack_tracker.database import open_database
+from stack_tracker.inputs.sources import SOURCES
 
 # Hypothesis caches data under its home directory: keep it out of the repository.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "stack-tracker-hypothesis")

@@ -22,7 +22,7 @@ from conftest import rows, run
 from stack_tracker.demo import SAMPLE_FILES
 from stack_tracker.generate import FILES, GenerateError, generate
 from stack_tracker.generate.people import INTERNAL_APPS
-from stack_tracker.reports import run_report
+from stack_tracker.reports.registry import run_report
 
 SMALL = ("--teams", 6, "--tools", 20, "--months", 4, "--users", 50, "--events", 2000)
 

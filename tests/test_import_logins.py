@@ -31,7 +31,7 @@ import pytest
 import sqlite_utils
 
 from conftest import content_hash, rows, run, write
-from stack_tracker import logins
+from stack_tracker.inputs import logins
 from stack_tracker.errors import StackTrackerError
 from stack_tracker.privacy import PseudonymKey
 
@@ -546,7 +546,7 @@ def test_broken_lines_of_a_large_log_are_named(org_db, tmp_path):
 
 
 def test_the_file_hash_is_the_files_whether_hashed_alongside_or_inline(org_db, tmp_path, monkeypatch):
-    from stack_tracker import readers
+    from stack_tracker.inputs import readers
 
     for threshold in (0, readers.SIDE_HASH_MIN_BYTES):  # every file hashed on the helper thread, then none
         monkeypatch.setattr(readers, "SIDE_HASH_MIN_BYTES", threshold)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import content_hash, rows, run, write
-from stack_tracker.ingest import BATCH_SIZE
+from stack_tracker.inputs.ingest import BATCH_SIZE
 
 
 def monthly_rows(count: int) -> list[tuple[str, str, str]]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import content_hash, rows, run
-from stack_tracker.ingest import Options, ingest
-from stack_tracker.schema import open_database
+from stack_tracker.inputs.ingest import Options, ingest
+from stack_tracker.database import open_database
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -328,7 +328,7 @@ def test_a_large_but_sane_workbook_loads(org_db, tmp_path):
 ])
 @pytest.mark.parametrize("chunk", [1, 7, 4096])
 def test_a_part_is_checked_as_bytes_whatever_its_chunks(monkeypatch, xml, refusal, chunk):
-    from stack_tracker import workbook_limits as limits
+    from stack_tracker.inputs import workbook_limits as limits
 
     monkeypatch.setattr(limits, "MAX_TOKEN_BYTES", 4096)
     monkeypatch.setattr(limits, "MAX_ELEMENTS_PER_RECORD", 30)
@@ -340,7 +340,7 @@ def test_a_part_is_checked_as_bytes_whatever_its_chunks(monkeypatch, xml, refusa
 
 
 def test_a_real_part_passes_the_byte_checks_whatever_its_chunks():
-    from stack_tracker import workbook_limits as limits
+    from stack_tracker.inputs import workbook_limits as limits
 
     xml = (b'<?xml version="1.0"?><!-- a < comment --><x:worksheet xmlns:x="m"><x:sheetData>'
            + b"".join(b'<x:row r="%d"><x:c r="A%d" t="inlineStr"><x:is><x:t><![CDATA[a < b]]></x:t></x:is></x:c></x:row>' % (n, n)

@@ -3,7 +3,8 @@
 import sqlite_utils
 
 from conftest import content_hash, rows, run, write
-from stack_tracker.schema import SCHEMA_VERSION, TABLES, ensure_schema, schema_version
+from stack_tracker.database import ensure_schema
+from stack_tracker.database.schema import SCHEMA_VERSION, TABLES, schema_version
 
 
 def test_init_loads_the_shipped_taxonomy(tmp_path):

@@ -3,7 +3,16 @@
 import pytest
 
 from stack_tracker.normalise import (
-    BadValue, display_name, lookup_key, parse_bool, parse_date, parse_int, parse_money, parse_period, parse_usage_level, slugify,
+    BadValue,
+    display_name,
+    lookup_key,
+    parse_bool,
+    parse_date,
+    parse_int,
+    parse_money,
+    parse_period,
+    parse_usage_level,
+    slugify,
 )
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from conftest import FIXTURES, free_port, rows, run, write
 from stack_tracker.errors import StackTrackerError
-from stack_tracker.schema import APPLICATION_ID
-from stack_tracker.site import prepare_live_database
+from stack_tracker.database.schema import APPLICATION_ID
+from stack_tracker.site.serve import prepare_live_database
 
 
 def make_database(path, *statements: str):
@@ -48,7 +48,7 @@ def command_line(command: str, db, tmp_path) -> list:
 @pytest.fixture
 def not_served(monkeypatch):
     """`serve` must stop before Datasette starts: starting it fails the test instead of serving."""
-    monkeypatch.setattr("stack_tracker.site._run", lambda command: pytest.fail(f"served: {command}"))
+    monkeypatch.setattr("stack_tracker.site.serve._run", lambda command: pytest.fail(f"served: {command}"))
 
 
 @pytest.mark.parametrize("command", [

@@ -13,8 +13,8 @@ import pytest
 import sqlite_utils
 
 from conftest import rows, run, write
-from stack_tracker import reports
-from stack_tracker.reports import DERIVED_INPUTS, DERIVED_TABLES, MONTHLY_TABLES
+from stack_tracker.database import derived
+from stack_tracker.database.derived import DERIVED_INPUTS, DERIVED_TABLES, MONTHLY_TABLES
 
 HS, SF = "hubspot-marketing-hub", "salesforce-sales-cloud"
 USAGE_TABLES = [name for name in DERIVED_TABLES if "usage" in DERIVED_INPUTS[name]]
@@ -31,7 +31,7 @@ def refreshes(monkeypatch) -> dict[str, tuple]:
     """How each derived table was refreshed since the dict was last cleared:
     ``("months", (...))`` for just those months' rows, ``("whole",)`` for a rebuild."""
     seen: dict[str, tuple] = {}
-    by_months, whole = reports._refresh_months, reports._rebuild
+    by_months, whole = derived._refresh_months, derived._rebuild
 
     def spy_months(db, name, spec, months):
         done = by_months(db, name, spec, months)
@@ -43,8 +43,8 @@ def refreshes(monkeypatch) -> dict[str, tuple]:
         seen[name] = ("whole",)
         whole(db, name, spec)
 
-    monkeypatch.setattr(reports, "_refresh_months", spy_months)
-    monkeypatch.setattr(reports, "_rebuild", spy_whole)
+    monkeypatch.setattr(derived, "_refresh_months", spy_months)
+    monkeypatch.setattr(derived, "_rebuild", spy_whole)
     return seen
 
 
@@ -52,7 +52,7 @@ def derived_rows(db_path) -> dict[str, list[tuple]]:
     db = sqlite_utils.Database(db_path)
     try:
         return {
-            name: db.execute(f"select * from [{name}] order by {', '.join(reports._pk(spec))}").fetchall()
+            name: db.execute(f"select * from [{name}] order by {', '.join(derived._pk(spec))}").fetchall()
             for name, spec in DERIVED_TABLES.items()
         }
     finally:
@@ -64,7 +64,7 @@ def assert_as_rebuilt(db_path) -> None:
     refreshed = derived_rows(db_path)
     db = sqlite_utils.Database(db_path)
     try:
-        reports.refresh_derived(db)
+        derived.refresh_derived(db)
     finally:
         db.close()
     rebuilt = derived_rows(db_path)
@@ -206,7 +206,7 @@ def test_a_refresh_by_months_is_undone_with_the_transaction_around_it(org_db, tm
     db = sqlite_utils.Database(org_db)
     db.conn.execute("begin immediate")
     db.execute("update usage set active_users = 0 where period = '2024-01'")
-    reports.refresh_derived(db, changed={"usage"}, periods={"2024-01"})
+    derived.refresh_derived(db, changed={"usage"}, periods={"2024-01"})
     assert refreshes["usage_effective"] == ("months", ("2024-01",))
     assert db.execute("select sum(active_users) from usage_effective where period = '2024-01'").fetchone()[0] == 0
     db.conn.rollback()
@@ -226,7 +226,7 @@ def test_a_failed_ingest_refreshes_nothing(org_db, tmp_path, refreshes):
 
 def test_tables_built_by_month_are_keyed_by_month_first():
     for name in MONTHLY_TABLES:
-        assert reports._pk(DERIVED_TABLES[name])[0] == "period", name
+        assert derived._pk(DERIVED_TABLES[name])[0] == "period", name
 
 
 def test_first_period_is_the_first_month_the_rest_of_the_key_has_a_row(org_db, tmp_path):
@@ -238,7 +238,7 @@ def test_first_period_is_the_first_month_the_rest_of_the_key_has_a_row(org_db, t
         spec = DERIVED_TABLES[name]
         if "first_period" not in spec.columns:
             continue
-        rest = ", ".join(reports._pk(spec)[1:])
+        rest = ", ".join(derived._pk(spec)[1:])
         wrong = db.execute(
             f"select count(*) from [{name}] as t where first_period is not "
             f"(select min(period) from [{name}] where ({rest}) = (t.{rest.replace(', ', ', t.')}))"

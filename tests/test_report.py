@@ -40,9 +40,10 @@ import pytest
 import sqlite_utils
 from datasette.app import Datasette
 
-from stack_tracker import reports
-from stack_tracker.reports import PARAMETER_HELP, REPORTS, ReportError, run_report
-from stack_tracker.schema import TABLES, ensure_schema
+from stack_tracker.database import derived
+from stack_tracker.reports.registry import PARAMETER_HELP, REPORTS, ReportError, canned_queries, run_report, sql_parameters
+from stack_tracker.database import ensure_schema
+from stack_tracker.database.schema import TABLES
 
 PERIODS = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
 
@@ -156,7 +157,7 @@ def org_path(tmp_path):
     path = tmp_path / "stack.db"
     db = new_database(path)
     load_organisation(db)
-    reports.refresh_derived(db)
+    derived.refresh_derived(db)
     db.close()
     return path
 
@@ -562,7 +563,7 @@ def test_no_usage_data_yet(tmp_path):
     load_organisation(db)
     for table in ("usage", "user_activity"):
         db.execute(f"delete from [{table}]")
-    reports.refresh_derived(db)
+    derived.refresh_derived(db)
     for name in ("adoption", "adoption-by-team", "concentration", "overlap", "overlap-teams", "overlap-users"):
         assert run_report(db, name) == [], name
     [stack] = run_report(db, "stack")
@@ -586,7 +587,7 @@ def test_no_usage_data_yet(tmp_path):
 
 def test_an_empty_database(tmp_path):
     db = new_database(tmp_path / "empty.db")
-    reports.refresh_derived(db)
+    derived.refresh_derived(db)
     for name in REPORTS:
         rows = run_report(db, name)
         if name == "stack":
@@ -607,7 +608,7 @@ def test_a_single_period(tmp_path):
         {"team": "ops", "tool": "asana", "period": "2024-06", "source": "reported", "seats": 100, "active_users": 50},
         {"team": "ops", "tool": "trello", "period": "2024-06", "source": "reported", "seats": 5, "active_users": 0},
     ])
-    reports.refresh_derived(db)
+    derived.refresh_derived(db)
     tools = by(run_report(db, "adoption"), "tool")
     # No history to compare with: no change, and no claim of growth or newness.
     assert pick(tools["asana"], "change", "stage", "utilization") == {"change": None, "stage": "stable", "utilization": 0.5}
@@ -626,7 +627,7 @@ def test_a_single_period(tmp_path):
 def test_every_parameter_is_declared_documented_and_defaulted_alike(org):
     for name, report in REPORTS.items():
         # The parameters the SQL uses are exactly the declared ones.
-        assert reports.sql_parameters(report.sql) == list(report.parameters), name
+        assert sql_parameters(report.sql) == list(report.parameters), name
         assert set(report.parameters) <= set(PARAMETER_HELP), name
         assert report.title and report.description, name
         # Passing the documented defaults gives what blanks give: the SQL and
@@ -647,16 +648,16 @@ def test_unknown_reports_and_parameters_are_explained(org):
 def test_refresh_is_idempotent_and_all_or_nothing(org):
     def snapshot():
         return {name: org.execute(f"select * from [{name}] order by 1, 2, 3").fetchall()
-                for name in reports.DERIVED_TABLES}
+                for name in derived.DERIVED_TABLES}
 
     before = snapshot()
     assert before["tool_period_summary"]  # something to compare
-    reports.refresh_derived(org)
+    derived.refresh_derived(org)
     assert snapshot() == before
     # Inside a caller's transaction (as the ingest runs it), a rollback undoes the refresh too.
     org.conn.execute("begin immediate")
     org.execute("delete from usage where tool = 'canva'")
-    reports.refresh_derived(org)
+    derived.refresh_derived(org)
     assert "canva" not in {row["tool"] for row in run_report(org, "adoption")}
     org.conn.rollback()
     assert snapshot() == before
@@ -665,12 +666,12 @@ def test_refresh_is_idempotent_and_all_or_nothing(org):
 def test_refresh_rebuilds_only_what_the_changed_tables_feed(org):
     org.execute("delete from usage where tool = 'canva'")
     # A tools ingest feeds no derived table: the usage change is not picked up yet...
-    reports.refresh_derived(org, changed={"tools"})
+    derived.refresh_derived(org, changed={"tools"})
     assert "canva" in {row["tool"] for row in run_report(org, "adoption")}
     # ...while tools are read live: a new price shows at once (16000 / 16 active).
     org.execute("update tools set annual_cost = 16000 where slug = 'hubspot'")
     assert run_report(org, "adoption")[0]["cost_per_active_user"] == 1000.0
-    reports.refresh_derived(org, changed={"usage"})
+    derived.refresh_derived(org, changed={"usage"})
     assert "canva" not in {row["tool"] for row in run_report(org, "adoption")}
 
 
@@ -678,21 +679,21 @@ def test_derived_inputs_name_every_table_each_one_reads():
     def code(sql):
         return re.sub(r"--.*", "", sql)
 
-    views = {view: code(reports._sql(f"views/{view}")) for view in reports.REPORT_VIEWS}
-    for name in reports.DERIVED_TABLES:
-        sql = code(reports._sql(f"derived/{name}"))
+    views = {view: code(derived._sql(f"views/{view}")) for view in derived.REPORT_VIEWS}
+    for name in derived.DERIVED_TABLES:
+        sql = code(derived._sql(f"derived/{name}"))
         sql += " ".join(text for view, text in views.items() if re.search(rf"\b{view}\b", sql))
         read = {table for table in TABLES if re.search(rf"\b{table}\b", sql)}
-        for derived in reports.DERIVED_TABLES:
-            if derived != name and re.search(rf"\b{derived}\b", sql):
-                read |= reports.DERIVED_INPUTS[derived]
-        assert read == reports.DERIVED_INPUTS[name], name
+        for other in derived.DERIVED_TABLES:
+            if other != name and re.search(rf"\b{other}\b", sql):
+                read |= derived.DERIVED_INPUTS[other]
+        assert read == derived.DERIVED_INPUTS[name], name
 
 
 def test_ensuring_the_report_objects_twice_writes_nothing(org):
-    reports.ensure_report_objects(org)
+    derived.ensure_report_objects(org)
     before = org.execute("pragma schema_version").fetchone()[0]
-    reports.ensure_report_objects(org)
+    derived.ensure_report_objects(org)
     assert org.execute("pragma schema_version").fetchone()[0] == before
     assert org["integration_flows"].count == 6  # 5 integrations, one of them two-way
 
@@ -700,8 +701,8 @@ def test_ensuring_the_report_objects_twice_writes_nothing(org):
 def test_a_derived_table_of_an_older_shape_is_rebuilt(org):
     org.execute("drop table tool_period_summary")
     org.execute("create table tool_period_summary (tool text, period text, old_column text)")
-    reports.ensure_report_objects(org)
-    assert list(org["tool_period_summary"].columns_dict) == list(reports.DERIVED_TABLES["tool_period_summary"].columns)
+    derived.ensure_report_objects(org)
+    assert list(org["tool_period_summary"].columns_dict) == list(derived.DERIVED_TABLES["tool_period_summary"].columns)
     assert run_report(org, "adoption")[0]["tool"] == "hubspot"
 
 
@@ -711,12 +712,12 @@ def test_a_derived_table_new_to_this_version_is_filled(org):
     assert [row[:2] for row in before if row[0] == "2024-06"] == [("2024-06", ""), ("2024-06", "brand"),
                                                                    ("2024-06", "events"), ("2024-06", "growth")]
     org.execute("drop table stack_by_month")
-    reports.ensure_report_objects(org)
+    derived.ensure_report_objects(org)
     assert org.execute("select * from stack_by_month order by period, team").fetchall() == before
 
 
 def test_canned_queries_give_the_same_rows_in_datasette(org_path, org):
-    queries = reports.canned_queries()
+    queries = canned_queries()
     assert set(queries) == {name.replace("-", "_") for name in REPORTS}
     datasette = Datasette(files=[str(org_path)], metadata={"databases": {"stack": {"queries": queries}}})
     # As a person would fill the form: some fields set, the rest left blank.
@@ -746,7 +747,7 @@ def test_canned_queries_give_the_same_rows_in_datasette(org_path, org):
 # -- The command line, the site and the sample organisation ------------------
 
 from conftest import run as run_cli  # noqa: E402
-from stack_tracker.site import site_metadata  # noqa: E402
+from stack_tracker.site.serve import site_metadata  # noqa: E402
 
 SAMPLE_AS_OF = "2026-11-30"
 

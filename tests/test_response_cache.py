@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stack_tracker.site import published_site_command
+from stack_tracker.site.serve import published_site_command
 
 from conftest import free_port, run, serving
 

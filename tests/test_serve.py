@@ -11,8 +11,8 @@ from datasette.app import Datasette
 
 from conftest import fetch, free_port, run, serving
 from stack_tracker.resources import resource
-from stack_tracker.schema import TABLES
-from stack_tracker.site import datasette_command, site_metadata
+from stack_tracker.database.schema import TABLES
+from stack_tracker.site.serve import datasette_command, site_metadata
 
 
 def test_metadata_describes_every_table_and_column():

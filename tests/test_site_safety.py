@@ -33,7 +33,7 @@ from hostile_org import (
     INTEGRATION_DATA, LEAD, NEED_NOTE, NOTES, DOCS_URL, OTHER_TEAM, SAFE_URL, SHOWN, TEAM, TOOL, URL, VENDOR, ALIAS,
     build_hostile_org,
 )
-from stack_tracker.publish import SITE_ACCOUNT, deploy_command, publish
+from stack_tracker.site.publish import SITE_ACCOUNT, deploy_command, publish
 from stack_tracker.resources import resource
 from test_browser import CHROMIUM, CHROMIUM_FLAGS
 from test_publish import serving_site
@@ -147,7 +147,7 @@ def test_csv_exports_neutralise_formula_cells(hostile_site, path, options):
 
 def test_report_command_and_site_share_one_cell_rule(hostile_db):
     from stack_tracker.output import spreadsheet_safe as used_by_the_cli
-    from stack_tracker.site_plugins.safe_csv import spreadsheet_safe
+    from stack_tracker.site.plugins.safe_csv import spreadsheet_safe
 
     assert used_by_the_cli is spreadsheet_safe
     assert [spreadsheet_safe(value) for value in ("=1+1", "+1+1", "-x", "@SUM(1)", "\tx", "-12", "-0.5", -3, "plain")] == [

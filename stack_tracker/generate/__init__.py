@@ -43,8 +43,15 @@ from typing import Callable
 from .. import normalise as n
 from ..errors import StackTrackerError
 from .events import OktaLog, write_directory
-from .files import (write_aliases, write_capabilities, write_integrations, write_needs, write_teams, write_tools,
-                    write_usage)
+from .files import (
+    write_aliases,
+    write_capabilities,
+    write_integrations,
+    write_needs,
+    write_teams,
+    write_tools,
+    write_usage,
+)
 from .model import Organisation
 from .people import People
 

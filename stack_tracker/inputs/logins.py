@@ -47,13 +47,12 @@ from typing import Callable
 
 import sqlite_utils
 
-from . import normalise as n
-from . import reports
+from .. import normalise as n
 from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, Directory, ensure_unassigned_team, load_directory
-from .errors import StackTrackerError
-from .ingest import IngestError, logged_run
-from .privacy import PseudonymKey, check_key, load_key, normalise_identifier
+from ..errors import StackTrackerError
+from .runs import IngestError, logged_run
+from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .readers import ReadError
 from .sources import SOURCES, LogFile, reader
 
@@ -193,7 +192,7 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
             }
             # Sign-ins change user_activity and sso usage in their own months only.
             months = {period for (period,) in db.execute("select distinct period from temp.login_months")}
-            reports.refresh_derived(db, changed={"usage", "user_activity"}, periods=months)
+            run.refresh({"usage", "user_activity"}, periods=months)
             run.commit(sha256=sha256, rows_read=result.sign_ins, rows_written=result.rows_written, message=result.summary())
             return result
     finally:

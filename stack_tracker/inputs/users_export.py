@@ -33,13 +33,12 @@ from typing import Callable
 import sqlite_utils
 
 from . import kinds as k
-from . import normalise as n
-from . import reports
+from .. import normalise as n
 from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, ensure_unassigned_team, load_directory
-from .errors import StackTrackerError
-from .ingest import MAX_PROBLEMS, IngestError, logged_run
-from .privacy import normalise_identifier
+from ..errors import StackTrackerError
+from .runs import MAX_PROBLEMS, IngestError, logged_run
+from ..privacy import normalise_identifier
 from .readers import ReadError, open_source
 from .sources import Timestamps
 
@@ -155,7 +154,7 @@ def import_users(
         _write(db, tool_slug, result, counts, run.id)
         result.created = {"unreviewed tools": applications.created_tools, "aliases": applications.created_aliases,
                           "teams": people.created_teams}
-        reports.refresh_derived(db, changed={"usage"}, periods={result.period})  # one tool's month changed
+        run.refresh({"usage"}, periods={result.period})  # one tool's month changed
         run.commit(sha256=sha256, rows_read=result.users, rows_written=result.inserted + result.updated, message=result.summary())
         return result
 
@@ -182,7 +181,7 @@ def _count(path: Path, result: UsersResult, people, window_start: str, date_form
         with open_source(path, sheet=sheet) as source:
             records = source.records
             first = next(records, None)
-            columns = _map_headers(source.headers or (list(first[1]) if first else []))
+            columns = k.find_columns(source.headers or (list(first[1]) if first else []), COLUMNS)
             if "user" not in columns:
                 problem(1, "user", None, f"required column not found (accepted headers: {', '.join(COLUMNS['user'])})")
             elif first is None:
@@ -257,18 +256,6 @@ def _write(db, tool: str, result: UsersResult, counts: dict[str, list], ingest_i
         f"delete from usage where tool = ? and period = ? and source = 'vendor' and team not in ({', '.join('?' for _ in teams)})",
         [tool, result.period, *teams],
     ).rowcount
-
-
-def _map_headers(headers: list[str]) -> dict[str, str]:
-    by_key = {k.header_key(header): header for header in reversed(headers)}
-    mapping: dict[str, str] = {}
-    for column, aliases in COLUMNS.items():
-        for alias in aliases:
-            header = by_key.get(k.header_key(alias))
-            if header is not None and header not in mapping.values():
-                mapping[column] = header
-                break
-    return mapping
 
 
 def _text(value: object) -> str:

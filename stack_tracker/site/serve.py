@@ -36,17 +36,17 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from .errors import StackTrackerError
-from .reports import canned_queries
-from .resources import resource
-from .schema import refuse_foreign_database
+from ..errors import StackTrackerError
+from ..reports.registry import canned_queries
+from ..resources import resource
+from ..database import refuse_foreign_database
 
 METADATA_DATABASE = "stack"
 PLUGIN = "stack-tracker"
 DASHBOARDS_PLUGIN = "datasette-dashboards"
 #: What makes a published site private (`stack-tracker publish --password-hash`).
 PASSWORD_PLUGIN = "datasette-auth-passwords"
-PLUGINS_DIR = Path(__file__).with_name("site_plugins")
+PLUGINS_DIR = Path(__file__).with_name("plugins")
 SETTINGS = {
     # Facet suggestions run a query per column on every table page: too slow on big tables.
     "suggest_facets": "off",

@@ -22,7 +22,18 @@ import re
 from typing import Iterator
 
 from ..readers import ReadError, RefusedJson, parse_json
-from . import LogFile, SignIn, find_column, header_key, json_lines, json_objects, sniff_format, table_records, text, with_headers
+from . import (
+    LogFile,
+    SignIn,
+    find_column,
+    field_key,
+    json_lines,
+    json_objects,
+    sniff_format,
+    table_records,
+    text,
+    with_headers,
+)
 
 SSO = "user.authentication.sso"
 _TARGET_COLUMN = re.compile(r"^targets?(\d*)(type|displayname|alternateid)$")
@@ -98,7 +109,7 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
         return
     targets: dict[str, dict[str, str]] = {}
     for header in headers:
-        match = _TARGET_COLUMN.match(header_key(header))
+        match = _TARGET_COLUMN.match(field_key(header))
         if match:
             targets.setdefault(match[1] or "0", {})[match[2]] = header
     json_targets = find_column(headers, "target") if not targets else None

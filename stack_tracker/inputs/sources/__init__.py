@@ -22,8 +22,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .. import normalise as n
-from ..ingest import MAX_PROBLEMS
+from ... import normalise as n
+from ..runs import MAX_PROBLEMS
 from ..readers import CHUNK, ReadError, RefusedJson, Source, open_source, open_text, parse_json, sniff_encoding
 
 #: (line, user, application, time): the line of the file the event starts on, the
@@ -251,16 +251,22 @@ def _ends_with_newline(path: Path) -> bool:
         return file.read(1) in (b"\n", b"\r")
 
 
-def header_key(header: str) -> str:
-    """Headers compared on letters and digits only: ``actor.alternate_id``, ``Actor Alternate ID`` and ``actor.alternateId`` match."""
+def field_key(header: str) -> str:
+    """How the fields of identity providers' exports are compared: letters and digits only, so that the
+    API's field path and the admin console's column match (``actor.alternateId``, ``Actor Alternate ID``).
+
+    Looser than `kinds.header_key`, which keeps letters of every script and
+    punctuation other than spaces, underscores, hyphens and dots: the
+    providers' fields are English words and paths, an ops team's headers are not.
+    """
     return re.sub(r"[^0-9a-z]+", "", header.casefold())
 
 
 def find_column(headers: list[str], *names: str) -> str | None:
     """The first header (as the file spells it) that matches one of ``names``."""
-    keys = {header_key(header): header for header in reversed(headers)}
+    keys = {field_key(header): header for header in reversed(headers)}
     for name in names:
-        header = keys.get(header_key(name))
+        header = keys.get(field_key(name))
         if header is not None:
             return header
     return None

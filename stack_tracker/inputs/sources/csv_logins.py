@@ -40,7 +40,7 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
     if table is None:
         return
     headers, rows = table
-    columns = _map_headers(headers)
+    columns = k.find_columns(headers, COLUMNS)
     missing = [name for name in ("user", "application", "time") if name not in columns]
     if missing:
         for name in missing:
@@ -63,15 +63,3 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
         if moment is not None:
             yield line, person, name, moment
 
-
-def _map_headers(headers: list[str]) -> dict[str, str]:
-    """column -> the file's header for it; the first alias in the list wins a tie."""
-    by_key = {k.header_key(header): header for header in reversed(headers)}
-    mapping = {}
-    for column, aliases in COLUMNS.items():
-        for alias in aliases:
-            header = by_key.get(k.header_key(alias))
-            if header is not None and header not in mapping.values():
-                mapping[column] = header
-                break
-    return mapping

@@ -36,8 +36,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import StackTrackerError
-from .scratch import process_alive, signals_deferred
+from ..errors import StackTrackerError
+from ..scratch import process_alive, signals_deferred
 
 MANIFEST_FILE = "stack-tracker-manifest.json"
 #: Scratch folders are named `.{target}.publishing-{pid}-{n}` beside the target.

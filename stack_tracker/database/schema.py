@@ -1,31 +1,22 @@
-"""The database shape, declared as data and applied by one idempotent function.
+"""The base tables, declared as data: columns, natural keys, references and indexes.
 
-`ensure_schema(db)` creates every table, foreign key and index that is missing,
-adds columns that a newer version declares, and records the schema version in
-``PRAGMA user_version`` and stack-tracker's mark in ``PRAGMA application_id``.
-It is safe to run on every start. `refuse_foreign_database(db, path)` runs
-before it, and before any command reads a file: it refuses a file that is not
-a stack-tracker database, or is a newer stack-tracker's.
+`create_tables(db)` applies them: it creates what is missing, adds columns a
+newer version declares, and records the schema version (``PRAGMA
+user_version``) and stack-tracker's mark (``PRAGMA application_id``).
+`database.connection.ensure_schema` runs it, then creates the derived tables,
+every time a database is opened. Nothing here imports anything of the package.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import sqlite_utils
-
-from .errors import StackTrackerError
 
 SCHEMA_VERSION = 1
 #: Stack-tracker's mark in the header of every database it writes (``PRAGMA
 #: application_id``): the bytes "STKT". A file without it is another program's.
 APPLICATION_ID = int.from_bytes(b"STKT", "big")
-#: How long a command waits for another one's write to finish before giving up.
-#: A small file ingested into a database of a few million usage rows holds the
-#: write lock for tens of seconds (the report tables are rebuilt in the same
-#: transaction); readers never wait, in WAL mode.
-BUSY_TIMEOUT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -194,99 +185,30 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
-def open_database(path: str | Path, *, must_exist: bool = False) -> sqlite_utils.Database:
-    """Open (or create) a stack-tracker database, with its schema up to date.
-
-    WAL lets Datasette read while an ingest writes; the busy timeout makes a
-    second writer wait for the first instead of failing at once.
-    """
-    if must_exist and not Path(path).exists():
-        raise StackTrackerError(f"{path}: no such database; create it with: stack-tracker init {path}")
-    db = sqlite_utils.Database(path)
-    db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-    refuse_foreign_database(db, path)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    ensure_schema(db)
-    return db
-
-
-def refuse_foreign_database(db: sqlite_utils.Database, path: str | Path) -> None:
-    """Refuse a database this version must not read or change: another program's, or a newer stack-tracker's.
-
-    `ensure_schema` would otherwise add its tables to another program's
-    database, or stamp a newer schema with this version's number; reports
-    would read another program's rows as stack-tracker's.
-    """
-    reason = _foreign_reason(db)
-    if reason:
-        raise StackTrackerError(f"{path} is not a stack-tracker database ({reason}): give a new file name to create one")
-    version = schema_version(db)
-    if version > SCHEMA_VERSION:
-        raise StackTrackerError(
-            f"{path} was written by a newer stack-tracker (schema version {version}; this one knows up to "
-            f"{SCHEMA_VERSION}): upgrade stack-tracker to use it"
-        )
-
-
-def _foreign_reason(db: sqlite_utils.Database) -> str | None:
-    """Why ``db`` is not a stack-tracker database, in words; None if it is one, or a new, empty file.
-
-    A stack-tracker database carries `APPLICATION_ID`. The first release did
-    not mark its databases yet: a file without the mark is taken for one of
-    those only if it records a schema version and has every table of `TABLES`
-    (a table called ``teams`` proves nothing). `ensure_schema` marks it.
-    """
-    application_id = db.execute("PRAGMA application_id").fetchone()[0]
-    if application_id == APPLICATION_ID:
-        return None
-    if application_id:
-        return f"it is marked as another program's: application id {application_id:#010x}"
-    tables, version = set(db.table_names()), schema_version(db)
-    if not tables:
-        return f"it has no tables, but another program's schema version: {version}" if version else None
-    if not tables & set(TABLES):
-        return "it has tables, none of them stack-tracker's"
-    missing = [name for name in TABLES if name not in tables]
-    if missing:
-        listed = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
-        return f"it has no stack-tracker mark and lacks {len(missing)} of stack-tracker's tables: {listed}"
-    if not version:
-        return "it has stack-tracker's tables, but no stack-tracker mark or schema version"
-    return None
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create or upgrade every table and index; record the schema version and stack-tracker's mark.
-
-    Idempotent: running it on an up-to-date database changes nothing.
-    """
-    with db.conn:
-        for name, spec in TABLES.items():
-            table = db.table(name)
-            if not table.exists():
-                table.create(
-                    spec.columns,
-                    pk=spec.pk,
-                    foreign_keys=list(spec.foreign_keys),
-                    not_null=set(spec.not_null),
-                    defaults=dict(spec.defaults),
-                )
-            else:
-                existing = set(table.columns_dict)
-                for column, column_type in spec.columns.items():
-                    if column not in existing:
-                        table.add_column(column, column_type)
-            for columns in spec.indexes:
-                table.create_index(columns, if_not_exists=True, find_unique_name=False)
-        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    # The reports read the base tables declared here, so they are created after them.
-    from .reports import ensure_report_objects
-
-    ensure_report_objects(db)
+def create_tables(db: sqlite_utils.Database) -> None:
+    """Create every base table and index that is missing, add the columns a newer version declares,
+    and record the schema version and stack-tracker's mark. Idempotent; inside the caller's transaction."""
+    for name, spec in TABLES.items():
+        table = db.table(name)
+        if not table.exists():
+            table.create(
+                spec.columns,
+                pk=spec.pk,
+                foreign_keys=list(spec.foreign_keys),
+                not_null=set(spec.not_null),
+                defaults=dict(spec.defaults),
+            )
+        else:
+            existing = set(table.columns_dict)
+            for column, column_type in spec.columns.items():
+                if column not in existing:
+                    table.add_column(column, column_type)
+        for columns in spec.indexes:
+            table.create_index(columns, if_not_exists=True, find_unique_name=False)
+    if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

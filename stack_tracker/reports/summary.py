@@ -16,10 +16,10 @@ import jinja2
 import sqlite_utils
 from markupsafe import Markup, escape
 
-from .errors import StackTrackerError
-from .ingest import Resolver
-from .reports import run_report
-from .resources import resource
+from ..database.names import Resolver
+from ..errors import StackTrackerError
+from ..resources import resource
+from .registry import run_report
 
 FORMATS = ("markdown", "html")
 

@@ -20,9 +20,10 @@ from pathlib import Path
 import sqlite_utils
 
 from . import kinds as k
-from . import normalise as n
-from .ingest import IngestError, MAX_PROBLEMS, Resolver
-from .privacy import normalise_identifier
+from .. import normalise as n
+from ..database.names import Resolver
+from .runs import MAX_PROBLEMS, IngestError
+from ..privacy import normalise_identifier
 from .readers import ReadError, open_source
 
 UNASSIGNED = "unassigned"

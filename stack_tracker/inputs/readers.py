@@ -27,7 +27,7 @@ from typing import BinaryIO, Iterator
 
 import orjson
 
-from .errors import StackTrackerError
+from ..errors import StackTrackerError
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "xlsx")
 EXTENSIONS = {

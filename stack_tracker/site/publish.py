@@ -63,16 +63,23 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
-from . import __version__
-from .errors import StackTrackerError
-from .reports import refresh_derived
-from .resources import resource
-from .files import database_files
-from .maintenance import open_existing
-from .schema import ensure_schema
-from .site import (PASSWORD_PLUGIN, PLUGINS_DIR, SEARCHABLE, SETTINGS, enable_search, is_private_site,
-                   is_published_site, site_metadata, site_templates)
-from .site_folder import MANIFEST_FILE, check_target, clean_stale_scratch, scratch_folder, swap_in, write_manifest
+from .. import __version__
+from ..database import database_files, ensure_schema, open_existing
+from ..database.derived import refresh_derived
+from ..errors import StackTrackerError
+from ..resources import resource
+from .serve import (
+    PASSWORD_PLUGIN,
+    PLUGINS_DIR,
+    SEARCHABLE,
+    SETTINGS,
+    enable_search,
+    is_private_site,
+    is_published_site,
+    site_metadata,
+    site_templates,
+)
+from .folder import MANIFEST_FILE, check_target, clean_stale_scratch, scratch_folder, swap_in, write_manifest
 
 DATABASE_FILE = "stack.db"
 PLATFORMS = ("cloudrun", "heroku")

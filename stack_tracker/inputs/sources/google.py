@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from . import LogFile, SignIn, find_column, header_key, json_objects, sniff_format, table_records, text, with_headers
+from . import LogFile, SignIn, find_column, field_key, json_objects, sniff_format, table_records, text, with_headers
 
 GOOGLE_WORKSPACE = "Google Workspace"
 #: applicationName -> (the event that is a sign-in, the parameter naming the application)
@@ -34,7 +34,7 @@ SIGN_IN_EVENTS = {
     "login": ("login_success", None),
 }
 #: The admin console's event names for the same events, as its CSV export writes them.
-CONSOLE_SIGN_IN_EVENTS = {header_key(name) for name in (
+CONSOLE_SIGN_IN_EVENTS = {field_key(name) for name in (
     "login_success", "Successful login", "Login success", "Successful sign-in", "authorize", "Authorise", "Authorize",
 )}
 
@@ -122,7 +122,7 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
         return
 
     for line, row in rows:
-        if header_key(text(row.get(event))) not in CONSOLE_SIGN_IN_EVENTS:
+        if field_key(text(row.get(event))) not in CONSOLE_SIGN_IN_EVENTS:
             log.skipped["failed sign-ins and other events"] += 1
             continue
         person = text(row.get(actor))

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import normalise as n
-from .errors import StackTrackerError
-from .ingest import Resolver, create_unreviewed_tool, record_alias
-from .resources import resource
+from .. import normalise as n
+from ..errors import StackTrackerError
+from ..database.names import Resolver, create_unreviewed_tool, record_alias
+from ..resources import resource
 
 LIST_SEPARATOR = ";"
 

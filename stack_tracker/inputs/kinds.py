@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import normalise as n
+from .. import normalise as n
 
 # What a column holds. References are resolved against the database (and, for
 # a kind that names its own rows, the file itself) by the ingest.
@@ -233,4 +233,21 @@ def header_map(kind: Kind) -> dict[str, str]:
     for column in kind.columns:
         for header in (column.name, *column.aliases):
             mapping.setdefault(header_key(header), column.name)
+    return mapping
+
+
+def find_columns(headers: list[str], accepted: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Column -> the file's header for it, for a table whose columns are known by lists of accepted headers.
+
+    Headers are compared as `header_key` compares them; for each column the
+    first accepted header the file has wins, and a header feeds one column only.
+    """
+    by_key = {header_key(header): header for header in reversed(headers)}
+    mapping: dict[str, str] = {}
+    for column, aliases in accepted.items():
+        for alias in aliases:
+            header = by_key.get(header_key(alias))
+            if header is not None and header not in mapping.values():
+                mapping[column] = header
+                break
     return mapping

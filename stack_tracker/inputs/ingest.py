@@ -8,42 +8,28 @@ appends a row to ``ingests``, also when the file is rejected.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import json
 import operator
 import re
 from array import array
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import sqlite_utils
 
+from .. import normalise as n
+from ..database.names import Resolver, create_unreviewed_tool, record_alias
+from ..database.schema import TABLES
+from ..errors import StackTrackerError
 from . import kinds as k
-from . import normalise as n
-from .errors import StackTrackerError
+from .catalog import default_catalog, fill_tools
 from .readers import ReadError, Source, open_source
-from .reports import refresh_derived
-from .schema import TABLES
-
-MAX_PROBLEMS = 50
+from .runs import MAX_PROBLEMS, Problems, logged_run
 BATCH_SIZE = 5_000
 #: How many distinct spellings each column remembers the parsed value of.
 PARSED_VALUES_KEPT = 20_000
-
-
-class IngestError(StackTrackerError):
-    """A file was rejected; ``problems`` lists every problem found (up to a cap)."""
-
-    def __init__(self, file: str, problems: list[str], more: int = 0, rejected_rows: int | None = None):
-        self.file, self.problems, self.more, self.rejected_rows = file, problems, more, rejected_rows
-        lines = [f"{file} was not loaded: {len(problems) + more} problem{'s' if len(problems) + more != 1 else ''}"]
-        lines += problems
-        if more:
-            lines.append(f"... and {more} more")
-        super().__init__("\n".join(lines))
 
 
 @dataclass
@@ -81,100 +67,6 @@ class IngestResult:
         return text
 
 
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-class Resolver:
-    """Turns the names people write into the slugs the database keys on.
-
-    Holds every team, tool spelling and capability in memory: they number in
-    the thousands at most, unlike usage rows, which stream.
-    """
-
-    def __init__(self, db: sqlite_utils.Database):
-        self.teams: dict[str, str] = {}
-        for slug, name in db.execute("select slug, name from teams"):
-            self.teams[slug] = slug
-            self.teams[n.lookup_key(name)] = slug
-        self.capabilities: dict[str, str] = {}
-        for slug, name in db.execute("select slug, name from capabilities"):
-            self.capabilities[slug] = slug
-            self.capabilities[n.lookup_key(name)] = slug
-        self.tools: dict[str, str] = {}
-        self.tool_names: dict[str, str] = {}
-        self.own_tool_names: dict[str, str] = {}  # each tool's slug and name (as lookup_key has it), no alias
-        for slug, name in db.execute("select slug, name from tools"):
-            self.add_tool(slug, name)
-        self.aliases: dict[str, str] = {}
-        for alias, tool in db.execute("select alias, tool from tool_aliases"):
-            self.aliases[alias] = tool
-            self.tools.setdefault(n.lookup_key(alias), tool)
-
-    def team(self, name: str) -> str | None:
-        return self.teams.get(name) or self.teams.get(n.lookup_key(name))
-
-    def capability(self, name: str) -> str | None:
-        key = n.lookup_key(name)
-        return self.capabilities.get(key) or self.capabilities.get(n.slugify(name))
-
-    def tool(self, name: str) -> str | None:
-        return self.aliases.get(name) or self.tools.get(n.lookup_key(name))
-
-    def tool_itself(self, name: str) -> str | None:
-        """The tool whose own name or slug ``name`` is; None for an alias, or a name no tool has."""
-        return self.own_tool_names.get(n.lookup_key(name))
-
-    def other_tool_named(self, alias: str, tool: str) -> str | None:
-        """The tool other than ``tool`` whose own name or slug ``alias`` is: an alias of ``tool`` can't be one."""
-        itself = self.tool_itself(alias)
-        return itself if itself != tool else None
-
-    def add_team(self, slug: str, name: str) -> None:
-        self.teams[slug] = slug
-        self.teams[n.lookup_key(name)] = slug
-
-    def add_tool(self, slug: str, name: str) -> None:
-        for key in (slug, n.lookup_key(name)):
-            self.tools[key] = slug
-            self.own_tool_names[key] = slug
-        self.tool_names[slug] = name
-
-    def add_alias(self, alias: str, tool: str) -> None:
-        self.aliases[alias] = tool
-        self.tools.setdefault(n.lookup_key(alias), tool)
-
-
-def record_alias(db: sqlite_utils.Database, resolver: Resolver, spelling: str, tool: str, ingest_id: int) -> bool:
-    """Record a spelling of a tool seen in an input, so later files and reports can trace it.
-
-    Returns whether the spelling was new.
-    """
-    if spelling in resolver.aliases:
-        return False
-    db.execute("insert or ignore into tool_aliases (alias, tool, ingest_id) values (?, ?, ?)", [spelling, tool, ingest_id])
-    resolver.add_alias(spelling, tool)
-    return True
-
-
-def create_unreviewed_tool(
-    db: sqlite_utils.Database, resolver: Resolver, name: str, ingest_id: int, *, vendor: str | None = None
-) -> str:
-    """Add a tool that an input uses but the inventory lacks, with status ``unreviewed`` (shadow IT)."""
-    name = n.display_name(name)
-    slug = n.slugify(name)
-    if not slug:
-        raise n.BadValue("a name needs at least one letter or digit")
-    if slug in resolver.tool_names:
-        return slug
-    db.execute(
-        "insert into tools (slug, name, vendor, status, ingest_id) values (?, ?, ?, 'unreviewed', ?)",
-        [slug, name, vendor, ingest_id],
-    )
-    resolver.add_tool(slug, name)
-    return slug
-
-
 @dataclass(frozen=True)
 class Options:
     """How to read values: the knobs a user sets on the command line."""
@@ -191,8 +83,7 @@ class _FileLoader:
     def __init__(self, db: sqlite_utils.Database, kind: k.Kind, file: str, ingest_id: int, options: Options):
         self.db, self.kind, self.file, self.ingest_id, self.options = db, kind, file, ingest_id, options
         self.resolver = Resolver(db)
-        self.problems: list[str] = []
-        self.more_problems = 0
+        self.problems = Problems(file)
         self.warnings: list[str] = []
         self.created = {"tools": 0, "teams": 0, "aliases": 0}
         self.pending_team_refs: list[tuple[int, str, str, str]] = []
@@ -211,14 +102,6 @@ class _FileLoader:
         self.headed: set[str] = set()  # the columns a table's header names
 
     # -- problems ---------------------------------------------------------
-    def problem(self, line: int | None, column: str, value: object, expected: str) -> None:
-        if len(self.problems) >= MAX_PROBLEMS:
-            self.more_problems += 1
-            return
-        shown = "(empty)" if value in (None, "") else printable(json.dumps(value, ensure_ascii=False))
-        where = f"{self.file}:{line}" if line else self.file
-        self.problems.append(f"{where}: {column}: {shown}: {expected}")
-
     def warn_row(self, line: int, what: str) -> None:
         """Note something odd but loadable about a row; `finish` lists the lines once per kind of oddity.
 
@@ -242,14 +125,14 @@ class _FileLoader:
                     self.warnings.append(f"{self.file}: column {header.strip()!r} is not a {self.kind.name} column and was ignored")
                 continue
             if column in seen:
-                self.problem(1, column, header, f"two columns mean {column}: {seen[column]!r} and {header!r}; keep one")
+                self.problems.add(1, column, header, f"two columns mean {column}: {seen[column]!r} and {header!r}; keep one")
                 continue
             seen[column] = header
             mapping[header] = column
         self.headed = set(seen)
         for column in self.kind.columns:
             if column.required and column.name not in seen:
-                self.problem(
+                self.problems.add(
                     1, column.name, None,
                     f"required column not found (accepted headers: {', '.join((column.name,) + column.aliases)})",
                 )
@@ -384,14 +267,14 @@ class _FileLoader:
             text = raw.strip() if raw else None
             if not text:
                 if required:
-                    self.problem(line, column, raw, "a value is required")
+                    self.problems.add(line, column, raw, "a value is required")
                     ok = False
                 values[column] = default
                 continue
             try:
                 value = values[column] = parse(text)
             except n.BadValue as error:
-                self.problem(line, column, text, str(error))
+                self.problems.add(line, column, text, str(error))
                 ok = False
                 continue
             if parsed is not None and len(parsed) < PARSED_VALUES_KEPT:
@@ -406,7 +289,7 @@ class _FileLoader:
             return "yes" if raw else "no"
         if isinstance(raw, (int, float)):
             return repr(raw)
-        self.problem(line, column, raw, "expected a single value, not a list or object")
+        self.problems.add(line, column, raw, "expected a single value, not a list or object")
         return False
 
     def finish_row(self, line: int, values: dict[str, object]) -> dict[str, object] | None:
@@ -417,7 +300,7 @@ class _FileLoader:
             existing = {"teams": self.resolver.team, "tools": self.resolver.tool, "capabilities": self.resolver.capability}[kind](name)
             slug = existing or n.slugify(name)
             if not slug:
-                self.problem(line, self.kind.names_column, name, "a name needs at least one letter or digit")
+                self.problems.add(line, self.kind.names_column, name, "a name needs at least one letter or digit")
                 return None
             values["slug"] = slug
             self.named[slug] = values.get("url")
@@ -439,7 +322,7 @@ class _FileLoader:
                 values["annual_cost"] = amount
                 stated = values.get("currency")
                 if stated and named_currency and stated != named_currency:
-                    self.problem(line, "currency", stated, f"annual_cost is in {named_currency}; the two must agree")
+                    self.problems.add(line, "currency", stated, f"annual_cost is in {named_currency}; the two must agree")
                     return None
                 values["currency"] = stated or named_currency or self.options.default_currency
                 self.currencies.add(values["currency"])
@@ -469,7 +352,7 @@ class _FileLoader:
         """Checks that can only run once the whole file has been read."""
         for line, column, name, slug in self.pending_team_refs:
             if self.resolver.team(slug) is None:
-                self.problem(line, column, name, "unknown team: it is neither in this file nor in the database")
+                self.problems.add(line, column, name, "unknown team: it is neither in this file nor in the database")
         if self.kind.name == "teams" and not self.problems:
             self.check_team_circles()
         if self.kind.name == "aliases":
@@ -494,7 +377,7 @@ class _FileLoader:
         for line, (alias, tool) in self.alias_lines.items():
             other = self.resolver.other_tool_named(alias, tool)
             if other is not None:
-                self.problem(line, "alias", alias, f"is the tool {names[other]} itself, not another name for "
+                self.problems.add(line, "alias", alias, f"is the tool {names[other]} itself, not another name for "
                                                    f"{names[tool]}: an alias can't name another tool")
 
     def check_team_circles(self) -> None:
@@ -526,7 +409,7 @@ class _FileLoader:
             expected = "a team cannot be its own parent" if steps == 1 else (
                 f"a team cannot be above itself ({circle}{'; ' if elsewhere else ''}{', '.join(elsewhere)})"
             )
-            self.problem(self.team_lines.get(team), "parent", names.get(parent, parent), expected)
+            self.problems.add(self.team_lines.get(team), "parent", names.get(parent, parent), expected)
 
     def check_repeated_keys(self, path: Path, fmt: str | None, rows_inserted: int) -> None:
         """A row key (team, tool and month; a tool's name …) given twice in the file with other values is a problem.
@@ -559,7 +442,7 @@ class _FileLoader:
                 ]
                 if differences:
                     key = [values.get("slug" if column == self.kind.names_column else column) for column in shown_columns]
-                    self.problem(
+                    self.problems.add(
                         line, ", ".join(shown_columns), key if len(key) > 1 else key[0],
                         f"already on line {first_line} with other values ({'; '.join(differences)}): "
                         "a file gives each row once; keep the right one",
@@ -569,8 +452,8 @@ class _FileLoader:
 
     def values_at(self, path: Path, fmt: str | None, lines: set[int]) -> dict[int, dict[str, object]]:
         """The converted values of the records on ``lines``, read again from the file, quietly."""
-        saved = (self.problems, self.more_problems, self.pending_team_refs, self.rejected_rows, self.row_warnings)
-        self.problems, self.pending_team_refs, self.row_warnings = [], [], {}
+        saved = (self.problems, self.pending_team_refs, self.rejected_rows, self.row_warnings)
+        self.problems, self.pending_team_refs, self.row_warnings = Problems(self.file), [], {}
         found: dict[int, dict[str, object]] = {}
         try:
             with open_source(path, fmt, sheet=self.options.sheet) as source:
@@ -586,7 +469,7 @@ class _FileLoader:
                     if len(found) == len(lines):
                         break
         finally:
-            self.problems, self.more_problems, self.pending_team_refs, self.rejected_rows, self.row_warnings = saved
+            self.problems, self.pending_team_refs, self.rejected_rows, self.row_warnings = saved
         return found
 
 
@@ -594,11 +477,6 @@ TABLE_FORMATS = ("csv", "tsv", "xlsx")
 WARNED_LINES = 5  # the lines a warning about rows lists; it counts the others
 #: What the published site links: the same test as its ``web_url`` filter.
 WEB_ADDRESS = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
-
-
-def printable(text: str) -> str:
-    """``text`` with anything UTF-8 cannot carry (a lone surrogate, from a file name or broken JSON) escaped."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _shown(value: object) -> str:
@@ -649,8 +527,6 @@ class _RepeatedKeys:
 
 def _catalog_vendor(name: str, url: object) -> str | None:
     """The vendor the known-tool catalog gives for a tool, when the input names none."""
-    from .catalog import default_catalog  # the catalog resolves names with this module's Resolver
-
     catalog = default_catalog()
     product = catalog.find(name) or (catalog.find(url) if isinstance(url, str) else None)
     return product.vendor if product else None
@@ -707,65 +583,6 @@ def _table_columns(kind: k.Kind, present: set[str]) -> list[str]:
     return columns
 
 
-class LoggedRun:
-    """One input file's transaction and its row in ``ingests`` (see `logged_run`)."""
-
-    def __init__(self, db: sqlite_utils.Database, kind: str, file: str):
-        self.db, self.kind, self.file = db, kind, file
-        self.started = now()
-        self.rows_read: int | None = None  # set by the caller as it learns it, for the failure row
-        self.id: int | None = None
-        self.finished = False
-
-    def commit(self, *, sha256: str, rows_read: int, rows_written: int, message: str) -> None:
-        """Mark the run ok and commit everything it wrote."""
-        self.db.conn.execute(
-            "update ingests set sha256 = ?, rows_read = ?, rows_written = ?, rows_rejected = 0, "
-            "finished_at = ?, status = 'ok', message = ? where id = ?",
-            [sha256, rows_read, rows_written, now(), printable(message), self.id],
-        )
-        self.db.conn.commit()
-        self.finished = True
-
-    def discard(self) -> None:
-        """Undo everything, its row in ``ingests`` included (a dry run)."""
-        self.db.conn.rollback()
-        self.finished = True
-
-
-@contextmanager
-def logged_run(db: sqlite_utils.Database, kind: str, file: str, *, log_failure: bool = True) -> Iterator[LoggedRun]:
-    """One file, one transaction: a ``running`` row in ``ingests``, then ok or nothing.
-
-    The body writes and ends with `LoggedRun.commit` (or `discard`); leaving it
-    any other way rolls everything back, and a `StackTrackerError` leaves a
-    ``failed`` row saying why. ``begin immediate`` makes a second writer wait
-    for the first (the busy timeout) instead of failing half-way.
-    """
-    conn = db.conn
-    if conn.in_transaction:
-        conn.commit()
-    conn.execute("begin immediate")
-    run = LoggedRun(db, kind, file)
-    try:
-        run.id = conn.execute(
-            "insert into ingests (kind, file, started_at, status) values (?, ?, ?, 'running')", [kind, printable(file), run.started]
-        ).lastrowid
-        yield run
-    except BaseException as error:
-        conn.rollback()
-        if log_failure and isinstance(error, StackTrackerError):
-            with conn:
-                conn.execute(
-                    "insert into ingests (kind, file, rows_read, rows_written, rows_rejected, started_at, "
-                    "finished_at, status, message) values (?, ?, ?, 0, ?, ?, ?, 'failed', ?)",
-                    [kind, printable(file), run.rows_read, getattr(error, "rejected_rows", None), run.started, now(), printable(str(error))],
-                )
-        raise
-    if not run.finished:
-        conn.rollback()
-
-
 def ingest(
     db: sqlite_utils.Database,
     kind_name: str,
@@ -803,7 +620,7 @@ def ingest(
                 _load_records(loader, source, result, progress)
                 sha256 = source.sha256()
         except ReadError as error:
-            loader.problems.append(printable(str(error)))
+            loader.problems.add_error(error)
         finally:
             run.rows_read = result.rows_read
         result.inserted = conn.execute(f"select count(*) from {kind.table}").fetchone()[0] - rows_before
@@ -812,12 +629,9 @@ def ingest(
         if result.rows_read == 0 and not loader.problems:
             loader.warnings.append(f"{file}: the file holds no rows: nothing was loaded")
         result.warnings = loader.warnings
-        if loader.problems:
-            raise IngestError(file, loader.problems, loader.more_problems, rejected_rows=loader.rejected_rows)
+        loader.problems.raise_if_any(rejected_rows=loader.rejected_rows)
         result.updated = loader.main_changes - result.inserted
         if kind.name == "tools":
-            from .catalog import fill_tools
-
             loader.created["capabilities from the catalog"] = fill_tools(db, loader.named, run.id)
         result.created = {what: count for what, count in loader.created.items() if count}
         if dry_run:
@@ -829,7 +643,7 @@ def ingest(
             changed = {kind.table}
             if loader.created.get("capabilities from the catalog"):
                 changed.add("tool_capabilities")
-            refresh_derived(db, changed=changed, periods=loader.changed_periods)
+            run.refresh(changed, periods=loader.changed_periods)
         run.commit(sha256=sha256, rows_read=result.rows_read, rows_written=result.rows_written, message=result.summary())
         return result
 
@@ -877,7 +691,7 @@ def _load_records(loader: _FileLoader, source: Source, result: IngestResult, pro
                     column = json_headers[key]
                     if column in mapped:  # as two headers meaning one column are, in a table
                         first = next(other for other in record if json_headers[other] == column)
-                        loader.problem(line, column, key, f"two fields mean {column}: {first!r} and {key!r}; keep one")
+                        loader.problems.add(line, column, key, f"two fields mean {column}: {first!r} and {key!r}; keep one")
                     elif column:
                         mapped[column] = value
                 record = mapped

@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .ingest import IngestResult, ingest
-from .resources import resource
+from ..resources import resource
 
 
 def default_taxonomy() -> Path:

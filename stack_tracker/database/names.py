@@ -1,0 +1,106 @@
+"""The names the database keys on: turning what people write into slugs, and recording new spellings.
+
+Teams, tools and capabilities are keyed by slugs; people write names, in any
+case and spacing, and tools by many names ("HubSpot", "hubspot.com", "HubSpot
+Marketing Hub"). `Resolver` finds the slug each spelling means, through the
+tables and ``tool_aliases``; `record_alias` remembers a spelling seen in an
+input, and `create_unreviewed_tool` adds a tool an input uses but the
+inventory lacks. Every importer resolves names here, and so do the reports
+and checks that take a name.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from .. import normalise as n
+
+
+class Resolver:
+    """Turns the names people write into the slugs the database keys on.
+
+    Holds every team, tool spelling and capability in memory: they number in
+    the thousands at most, unlike usage rows, which stream.
+    """
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.teams: dict[str, str] = {}
+        for slug, name in db.execute("select slug, name from teams"):
+            self.teams[slug] = slug
+            self.teams[n.lookup_key(name)] = slug
+        self.capabilities: dict[str, str] = {}
+        for slug, name in db.execute("select slug, name from capabilities"):
+            self.capabilities[slug] = slug
+            self.capabilities[n.lookup_key(name)] = slug
+        self.tools: dict[str, str] = {}
+        self.tool_names: dict[str, str] = {}
+        self.own_tool_names: dict[str, str] = {}  # each tool's slug and name (as lookup_key has it), no alias
+        for slug, name in db.execute("select slug, name from tools"):
+            self.add_tool(slug, name)
+        self.aliases: dict[str, str] = {}
+        for alias, tool in db.execute("select alias, tool from tool_aliases"):
+            self.aliases[alias] = tool
+            self.tools.setdefault(n.lookup_key(alias), tool)
+
+    def team(self, name: str) -> str | None:
+        return self.teams.get(name) or self.teams.get(n.lookup_key(name))
+
+    def capability(self, name: str) -> str | None:
+        key = n.lookup_key(name)
+        return self.capabilities.get(key) or self.capabilities.get(n.slugify(name))
+
+    def tool(self, name: str) -> str | None:
+        return self.aliases.get(name) or self.tools.get(n.lookup_key(name))
+
+    def tool_itself(self, name: str) -> str | None:
+        """The tool whose own name or slug ``name`` is; None for an alias, or a name no tool has."""
+        return self.own_tool_names.get(n.lookup_key(name))
+
+    def other_tool_named(self, alias: str, tool: str) -> str | None:
+        """The tool other than ``tool`` whose own name or slug ``alias`` is: an alias of ``tool`` can't be one."""
+        itself = self.tool_itself(alias)
+        return itself if itself != tool else None
+
+    def add_team(self, slug: str, name: str) -> None:
+        self.teams[slug] = slug
+        self.teams[n.lookup_key(name)] = slug
+
+    def add_tool(self, slug: str, name: str) -> None:
+        for key in (slug, n.lookup_key(name)):
+            self.tools[key] = slug
+            self.own_tool_names[key] = slug
+        self.tool_names[slug] = name
+
+    def add_alias(self, alias: str, tool: str) -> None:
+        self.aliases[alias] = tool
+        self.tools.setdefault(n.lookup_key(alias), tool)
+
+
+def record_alias(db: sqlite_utils.Database, resolver: Resolver, spelling: str, tool: str, ingest_id: int) -> bool:
+    """Record a spelling of a tool seen in an input, so later files and reports can trace it.
+
+    Returns whether the spelling was new.
+    """
+    if spelling in resolver.aliases:
+        return False
+    db.execute("insert or ignore into tool_aliases (alias, tool, ingest_id) values (?, ?, ?)", [spelling, tool, ingest_id])
+    resolver.add_alias(spelling, tool)
+    return True
+
+
+def create_unreviewed_tool(
+    db: sqlite_utils.Database, resolver: Resolver, name: str, ingest_id: int, *, vendor: str | None = None
+) -> str:
+    """Add a tool that an input uses but the inventory lacks, with status ``unreviewed`` (shadow IT)."""
+    name = n.display_name(name)
+    slug = n.slugify(name)
+    if not slug:
+        raise n.BadValue("a name needs at least one letter or digit")
+    if slug in resolver.tool_names:
+        return slug
+    db.execute(
+        "insert into tools (slug, name, vendor, status, ingest_id) values (?, ?, ?, 'unreviewed', ?)",
+        [slug, name, vendor, ingest_id],
+    )
+    resolver.add_tool(slug, name)
+    return slug
