@@ -22,7 +22,7 @@ import sqlite_utils
 from . import kinds as k
 from .. import normalise as n
 from ..database.names import Resolver
-from .runs import MAX_PROBLEMS, IngestError
+from .runs import Problems
 from ..privacy import normalise_identifier
 from .readers import ReadError, open_source
 
@@ -74,18 +74,9 @@ def load_directory(
     path = Path(path)
     directory = Directory(file=path.name)
     resolver = Resolver(db)
-    problems: list[str] = []
+    problems = Problems(path.name)
     first_line: dict[str, int] = {}
     team_names: dict[str, str] = {}
-    more = 0
-
-    def problem(line: int, column: str, value: str | None, expected: str) -> None:
-        nonlocal more
-        if len(problems) >= MAX_PROBLEMS:
-            more += 1
-            return
-        shown = f'"{value}"' if value else "(empty)"
-        problems.append(f"{path.name}:{line}: {column}: {shown}: {expected}")
 
     try:
         with open_source(path, sheet=sheet) as source:
@@ -95,28 +86,28 @@ def load_directory(
                 if person_columns is None:
                     person_columns, team_column = _columns(source.headers or list(record))
                     if team_column is None:
-                        problem(1, "team", None, f"required column not found (accepted headers: {', '.join(TEAM_HEADERS)})")
+                        problems.add(1, "team", None, f"required column not found (accepted headers: {', '.join(TEAM_HEADERS)})")
                     if not person_columns:
-                        problem(1, "person", None, f"required column not found (accepted headers: {', '.join(PERSON_HEADERS)})")
+                        problems.add(1, "person", None, f"required column not found (accepted headers: {', '.join(PERSON_HEADERS)})")
                     if problems:
                         break
                 identifiers = [normalise_identifier(str(record.get(column) or "")) for column in person_columns]
                 identifiers = [identifier for identifier in identifiers if identifier]
                 team_name = n.display_name(" ".join(str(record.get(team_column) or "").split()))
                 if not identifiers:
-                    problem(line, "person", None, "an email or login is required")
+                    problems.add(line, "person", None, "an email or login is required")
                     continue
                 if not team_name:
-                    problem(line, "team", None, "a value is required")
+                    problems.add(line, "team", None, "a value is required")
                     continue
                 team = resolver.team(team_name)
                 if team is None:
                     if not allow_new:
-                        problem(line, "team", team_name, "unknown team: add it to the teams file first, or pass --allow-new to create it")
+                        problems.add(line, "team", team_name, "unknown team: add it to the teams file first, or pass --allow-new to create it")
                         continue
                     team = n.slugify(team_name)
                     if not team:
-                        problem(line, "team", team_name, "a name needs at least one letter or digit")
+                        problems.add(line, "team", team_name, "a name needs at least one letter or digit")
                         continue
                     if resolver.teams.get(team) != team:  # else another spelling of a team known by this slug
                         db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [team, team_name, ingest_id])
@@ -136,9 +127,8 @@ def load_directory(
                             f"(line {first_line[identifier]}); counted in {team_names[known]} only"
                         )
     except ReadError as error:
-        problems.append(str(error))
-    if problems:
-        raise IngestError(path.name, problems, more)
+        problems.add_error(error)
+    problems.raise_if_any()
     return directory
 
 

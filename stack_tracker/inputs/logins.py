@@ -51,7 +51,7 @@ from .. import normalise as n
 from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, Directory, ensure_unassigned_team, load_directory
 from ..errors import StackTrackerError
-from .runs import IngestError, logged_run
+from .runs import logged_run
 from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .readers import ReadError
 from .sources import SOURCES, LogFile, reader
@@ -176,13 +176,12 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
                 _read(log, source, key, directory, applications, rollup, window, result, progress)
                 sha256 = log.sha256()
             except ReadError as error:
-                log.problems.append(str(error))
+                log.problems.add_error(error)
             finally:
                 log.close()
                 run.rows_read = result.sign_ins
             result.skipped = dict(log.skipped)
-            if log.problems:
-                raise IngestError(path.name, log.problems, log.more_problems)
+            log.problems.raise_if_any()
             rollup.flush()
             _write(db, rollup, run.id, result)
             result.created = {
@@ -251,10 +250,10 @@ def _resolve(log: LogFile, line: int, application: str, applications: Applicatio
     try:
         tool = applications.tool(application)
     except StackTrackerError:  # a name with no letter or digit ("!!!", "[]") cannot become a tool
-        log.problem(line, "application", application, "has no letter or digit to make a tool of")
+        log.problems.add(line, "application", application, "has no letter or digit to make a tool of")
         return None
     if tool is None:
-        log.problem(line, "application", application,
+        log.problems.add(line, "application", application,
                     "unknown tool: add it to the inventory or an aliases file, or import without --no-allow-new "
                     "to record it as an unreviewed tool")
     return tool

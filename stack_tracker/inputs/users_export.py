@@ -37,7 +37,7 @@ from .. import normalise as n
 from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, ensure_unassigned_team, load_directory
 from ..errors import StackTrackerError
-from .runs import MAX_PROBLEMS, IngestError, logged_run
+from .runs import Problems, logged_run
 from ..privacy import normalise_identifier
 from .readers import ReadError, open_source
 from .sources import Timestamps
@@ -162,17 +162,7 @@ def import_users(
 def _count(path: Path, result: UsersResult, people, window_start: str, date_format: str | None, sheet: str | None,
            progress) -> tuple[dict[str, list], str]:
     """team -> [seats, active] over the file's users; checks every row first."""
-    problems: list[str] = []
-    more = 0
-
-    def problem(line: int | None, column: str, value: object, expected: str) -> None:
-        nonlocal more
-        if len(problems) >= MAX_PROBLEMS:
-            more += 1
-            return
-        shown = "(empty)" if value in (None, "") else f'"{value}"'
-        problems.append(f"{path.name}:{line}: {column}: {shown}: {expected}" if line else f"{path.name}: {column}: {expected}")
-
+    problems = Problems(path.name)
     counts: dict[str, list] = {}
     unassigned: set[str] = set()
     timestamps = Timestamps(date_format)
@@ -183,9 +173,9 @@ def _count(path: Path, result: UsersResult, people, window_start: str, date_form
             first = next(records, None)
             columns = k.find_columns(source.headers or (list(first[1]) if first else []), COLUMNS)
             if "user" not in columns:
-                problem(1, "user", None, f"required column not found (accepted headers: {', '.join(COLUMNS['user'])})")
+                problems.add(1, "user", None, f"required column not found (accepted headers: {', '.join(COLUMNS['user'])})")
             elif first is None:
-                problem(None, "file", None, "no users in the file")
+                problems.add(None, "file", None, "no users in the file")
             elif "last_login" not in columns:
                 result.warnings.append(
                     f"{path.name}: no last-login column (accepted headers: {', '.join(COLUMNS['last_login'])}): "
@@ -195,7 +185,7 @@ def _count(path: Path, result: UsersResult, people, window_start: str, date_form
             for line, record in users:
                 user = _text(record.get(columns["user"]))
                 if not user:
-                    problem(line, columns["user"], None, "a user (email or login) is required")
+                    problems.add(line, columns["user"], None, "a user (email or login) is required")
                     continue
                 result.users += 1
                 if progress and result.users % 1000 == 0:
@@ -219,7 +209,7 @@ def _count(path: Path, result: UsersResult, people, window_start: str, date_form
                         try:
                             active = timestamps.utc(value)[:10] >= window_start
                         except n.BadValue as error:
-                            problem(line, columns["last_login"], value, str(error))
+                            problems.add(line, columns["last_login"], value, str(error))
                             continue
                 canonical, team = people.person(normalise_identifier(user))
                 if team == UNASSIGNED:
@@ -230,9 +220,8 @@ def _count(path: Path, result: UsersResult, people, window_start: str, date_form
                     entry[1] += 1
             sha256 = source.sha256()
     except ReadError as error:
-        problems.append(str(error))
-    if problems:
-        raise IngestError(path.name, problems, more)
+        problems.add_error(error)
+    problems.raise_if_any()
     result.unassigned_people = len(unassigned)
     result.seats = sum(seats for seats, _ in counts.values())
     result.active = None if any(active is None for _, active in counts.values()) else sum(active for _, active in counts.values())

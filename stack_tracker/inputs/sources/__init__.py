@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ... import normalise as n
-from ..runs import MAX_PROBLEMS
+from ..runs import Problems
 from ..readers import CHUNK, ReadError, RefusedJson, Source, open_source, open_text, parse_json, sniff_encoding
 
 #: (line, user, application, time): the line of the file the event starts on, the
@@ -39,27 +39,17 @@ class LogFile:
 
     def __init__(self, path: Path, *, date_format: str | None = None):
         self.path, self.name = Path(path), Path(path).name
-        self.problems: list[str] = []
-        self.more_problems = 0
+        self.problems = Problems(self.name)
         self.skipped: Counter[str] = Counter()
         self.source: Source | None = None
         self.timestamps = Timestamps(date_format)
-
-    def problem(self, line: int | None, field: str, value: object, expected: str) -> None:
-        """Note a problem with one value; the file is rejected once it has been read through."""
-        if len(self.problems) >= MAX_PROBLEMS:
-            self.more_problems += 1
-            return
-        shown = "(empty)" if value in (None, "") else json.dumps(value, ensure_ascii=False, default=str)
-        where = f"{self.name}:{line}" if line else self.name
-        self.problems.append(f"{where}: {field}: {shown}: {expected}")
 
     def utc(self, line: int, field: str, value: object) -> str | None:
         """``value`` as a UTC time, or None after noting the problem."""
         try:
             return self.timestamps.utc(value)
         except n.BadValue as error:
-            self.problem(line, field, value, str(error))
+            self.problems.add(line, field, value, str(error))
             return None
 
     @property

@@ -44,7 +44,7 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
     missing = [name for name in ("user", "application", "time") if name not in columns]
     if missing:
         for name in missing:
-            log.problem(1, name, None, f"required column not found (accepted headers: {', '.join(COLUMNS[name])})")
+            log.problems.add(1, name, None, f"required column not found (accepted headers: {', '.join(COLUMNS[name])})")
         return
     user, application, time, outcome = (columns.get(name) for name in ("user", "application", "time", "outcome"))
 

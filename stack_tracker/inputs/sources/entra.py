@@ -86,7 +86,7 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
     if error_code is None and status is None:
         missing.append("Sign-in error code or Status")
     if missing and service_principal is None:
-        log.problem(1, ", ".join(missing), None, "column not found: is this an Entra ID sign-in log download?")
+        log.problems.add(1, ", ".join(missing), None, "column not found: is this an Entra ID sign-in log download?")
         return
 
     for line, row in rows:

@@ -118,7 +118,7 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
     if application is None and not login_log:
         missing.append("Application name, App name or Login type")
     if missing:
-        log.problem(1, ", ".join(missing), None, "column not found: is this an audit log export of SAML, OAuth or User log events?")
+        log.problems.add(1, ", ".join(missing), None, "column not found: is this an audit log export of SAML, OAuth or User log events?")
         return
 
     for line, row in rows:

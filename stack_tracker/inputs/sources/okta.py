@@ -104,7 +104,7 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
     missing = [name for name in ("event", "result", "user", "time") if columns[name] is None]
     if missing:
         expected = {"event": "event_type", "result": "outcome.result", "user": "actor.alternate_id", "time": "published or timestamp"}
-        log.problem(1, ", ".join(expected[name] for name in missing), None,
+        log.problems.add(1, ", ".join(expected[name] for name in missing), None,
                     "column not found: is this the System Log's CSV download?")
         return
     targets: dict[str, dict[str, str]] = {}
