@@ -251,3 +251,13 @@ def find_columns(headers: list[str], accepted: dict[str, tuple[str, ...]]) -> di
                 mapping[column] = header
                 break
     return mapping
+
+
+def describe_kind(kind: Kind) -> str:
+    """A kind for people: its description, then each column, whether it is required, and its header aliases."""
+    lines = [f"{kind.name}: {kind.description}"]
+    for column in kind.columns:
+        lines.append(f"  {column.name}{' (required)' if column.required else ''}: {column.description}")
+        if column.aliases:
+            lines.append(f"      also: {', '.join(column.aliases)}")
+    return "\n".join(lines)

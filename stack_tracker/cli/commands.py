@@ -1,103 +1,44 @@
-"""The command line: a thin skin over the library. Each command parses its
-options, opens the database, calls one library function and prints."""
+"""The commands: a thin skin over the library. Each command parses its
+options, opens the database, calls one library function and prints its result."""
 
 from __future__ import annotations
 
-import functools
 import inspect
 import signal
-import sqlite3
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
 
 import click
 
-from . import __version__
-from .database import database_error, open_database, open_existing
-from .demo import build_demo
-from .errors import StackTrackerError, storage_error
-from .generate import generate as generate_organisation
-from .inputs.ingest import Options, ingest as ingest_file
-from .inputs.kinds import KINDS
-from .inputs.logins import import_logins as import_login_files
-from .inputs.readers import FORMATS
-from .inputs.sources import SOURCES as LOGIN_SOURCES
-from .inputs.taxonomy import init as init_database
-from .inputs.users_export import import_users as import_user_export
-from .maintenance import backup as backup_database, check as check_database
-from .output import FORMATS as REPORT_FORMATS, render, write_output
-from .reports.registry import REPORTS, run_report
-from .reports.summary import FORMATS as SUMMARY_FORMATS, resolve_team, summary as render_summary
-from .site.publish import PLATFORMS, deploy, deploy_command, deploy_database, publish as publish_site, shell_command
-from .site.serve import serve as serve_site
-
-
-def friendly_errors(command):
-    """Show a `StackTrackerError` as a message and exit status 1, never a traceback.
-
-    So are SQLite's errors about the database file itself (another command
-    writing to it, damaged, not a database) and failures to store data (a
-    full disk, a read-only folder), SQLite's or the system's; any other is a
-    bug, shown in full.
-    """
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except StackTrackerError as error:
-            raise click.ClickException(str(error)) from None
-        except (sqlite3.DatabaseError, OSError) as error:
-            database = kwargs.get("db_path") or kwargs.get("path") or "the database"
-            explain = database_error if isinstance(error, sqlite3.DatabaseError) else storage_error
-            explained = explain(error, database)
-            if explained is None:
-                raise
-            raise click.ClickException(str(explained)) from None
-
-    return wrapper
-
-
-def database_argument(must_exist: bool = True):
-    """The DB argument every command takes: the path of the SQLite file."""
-    return click.argument(
-        "db_path", metavar="DB", type=click.Path(dir_okay=False, path_type=Path, exists=must_exist)
-    )
-
-
-silent_option = click.option("--silent", is_flag=True, help="Print nothing but errors; no progress bar.")
-
-
-class Result(Protocol):
-    """What a library function behind a command returns (ingest, import-logins, import-users, backup …)."""
-
-    warnings: list[str]
-
-    def summary(self) -> str: ...
-
-
-def echo_result(result: Result, silent: bool) -> None:
-    """Print a command's summary and its warnings on stderr; nothing with --silent."""
-    if silent:
-        return
-    click.echo(result.summary(), err=True)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-
-
-@contextmanager
-def progress_bar(label: str, silent: bool, length: int = 1):
-    """Yield a ``progress(done, total)`` callback that draws a bar on stderr: on a terminal only, never with --silent."""
-    hidden = silent or not sys.stderr.isatty()
-    with click.progressbar(length=length, label=label, file=sys.stderr, hidden=hidden) as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total or bar.length
-            bar.update(done - bar.pos)
-
-        yield progress
+from .. import __version__
+from ..database import open_database, open_existing
+from ..demo import build_demo
+from ..generate import generate as generate_organisation
+from ..inputs.ingest import Options, ingest as ingest_file
+from ..inputs.kinds import KINDS, describe_kind
+from ..inputs.logins import import_logins as import_login_files
+from ..inputs.readers import FORMATS
+from ..inputs.sources import SOURCES as LOGIN_SOURCES
+from ..inputs.taxonomy import init as init_database
+from ..inputs.users_export import import_users as import_user_export
+from ..maintenance import backup as backup_database, check as check_database
+from ..output import FORMATS as REPORT_FORMATS, render, write_output
+from ..reports.registry import REPORTS, run_report
+from ..reports.summary import FORMATS as SUMMARY_FORMATS, resolve_team, summary as render_summary
+from ..site.publish import PLATFORMS, deploy, deploy_command, deploy_database, publish as publish_site, shell_command
+from ..site.serve import serve as serve_site
+from .options import (
+    database_argument,
+    date_format_option,
+    echo_result,
+    friendly_errors,
+    parse_params,
+    period_option,
+    progress_bar,
+    sheet_option,
+    silent_option,
+    team_option,
+)
 
 
 def main() -> None:
@@ -159,9 +100,9 @@ def init(db_path, taxonomy, silent):
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Read the files as this format instead of guessing from the extension.")
 @click.option("--dry-run", is_flag=True, help="Check the files and say what would change, without writing anything.")
 @click.option("--allow-new", is_flag=True, help="Create tools (status 'unreviewed') and teams that the files name but the database does not know.")
-@click.option("--date-format", help="How to read slashed dates that could be either way round: mdy, dmy, or a strptime pattern such as %d/%m/%Y.")
+@date_format_option
 @click.option("--currency", default="USD", show_default=True, help="Currency of amounts that name none.")
-@click.option("--sheet", help="The worksheet of an .xlsx file to read (default: the first).")
+@sheet_option
 @silent_option
 @friendly_errors
 def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency, sheet, silent):
@@ -195,29 +136,8 @@ def kinds(kind):
         stack-tracker kinds usage
     """
     for spec in KINDS.values():
-        if kind and spec.name != kind:
-            continue
-        click.echo(f"{spec.name}: {spec.description}")
-        for column in spec.columns:
-            required = " (required)" if column.required else ""
-            click.echo(f"  {column.name}{required}: {column.description}")
-            if column.aliases:
-                click.echo(f"      also: {', '.join(column.aliases)}")
-        click.echo()
-
-
-def parse_params(values: tuple[str, ...]) -> dict[str, str]:
-    params = {}
-    for value in values:
-        key, sep, setting = value.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"expected key=value, got {value!r}", param_hint="--param")
-        params[key.strip()] = setting.strip()
-    return params
-
-
-period_option = click.option("--period", metavar="YYYY-MM", help="The month to report on (default: the latest month with usage).")
-team_option = click.option("--team", help="Only this team (its name or slug).")
+        if kind in (None, spec.name):
+            click.echo(describe_kind(spec) + "\n")
 
 
 @cli.command()
@@ -519,7 +439,7 @@ def generate(outdir, teams, tools, months, users, events, seed, end, force, sile
 @click.option("--allow-new/--no-allow-new", default=True, show_default=True,
               help="Record applications that match no tool, here or in the catalog of known tools, as 'unreviewed' "
                    "tools (shadow IT), and create the directory's unknown teams; with --no-allow-new they are errors.")
-@click.option("--date-format", help="How to read slashed dates that could be either way round: mdy, dmy, or a strptime pattern.")
+@date_format_option
 @silent_option
 @friendly_errors
 def import_logins(db_path, files, source, directory, since, until, allow_new, date_format, silent):
@@ -559,8 +479,8 @@ def import_logins(db_path, files, source, directory, since, until, allow_new, da
 @click.option("--directory", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Who is in which team, as for import-logins; people not in it are counted in team 'unassigned'.")
 @click.option("--allow-new", is_flag=True, help="Record a --tool the database does not know as an 'unreviewed' tool.")
-@click.option("--date-format", help="How to read slashed dates that could be either way round: mdy, dmy, or a strptime pattern.")
-@click.option("--sheet", help="The worksheet of an .xlsx file to read (default: the first).")
+@date_format_option
+@sheet_option
 @silent_option
 @friendly_errors
 def import_users(db_path, file, tool, as_of, active_days, directory, allow_new, date_format, sheet, silent):
