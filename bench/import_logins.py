@@ -44,8 +44,8 @@ def peak_mib():
 
 IMPORT = PEAK + """
 import json, sys, time
-from stack_tracker.inputs.logins import import_logins
 from stack_tracker.database import open_database
+from stack_tracker.inputs.logins import import_logins
 db = open_database(sys.argv[1])
 started = time.perf_counter()
 [result] = import_logins(db, [sys.argv[2]], "okta", directory=sys.argv[3])

@@ -44,8 +44,8 @@ def finish(*figures):
 # The refresh is timed by wrapping the function the ingest calls for it.
 INGEST = CHILD_PRELUDE + """
 import stack_tracker.inputs.runs as pipeline
-from stack_tracker.inputs.ingest import Options, ingest
 from stack_tracker.database import open_database
+from stack_tracker.inputs.ingest import Options, ingest
 refresh = [0.0, 0.0]
 def timed_refresh(*args, **kwargs):
     wall, cpu = time.perf_counter(), time.process_time()

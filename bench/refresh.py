@@ -62,8 +62,8 @@ finish(*timed(lambda: refresh_derived(db)))
 # the month's refresh left.
 MONTH = CHILD_PRELUDE + """
 import stack_tracker.inputs.runs as pipeline
-from stack_tracker.inputs.ingest import Options, ingest
 from stack_tracker.database.derived import DERIVED_INPUTS, DERIVED_TABLES, refresh_derived
+from stack_tracker.inputs.ingest import Options, ingest
 refresh = [0.0, 0.0]
 def timed_refresh(*args, **kwargs):
     wall, cpu = timed(lambda: by_month(*args, **kwargs))

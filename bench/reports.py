@@ -41,15 +41,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack_tracker.database import open_database
+from stack_tracker.database.derived import DERIVED_TABLES, SQL_DIR
 from stack_tracker.demo import SAMPLE_FILES
 from stack_tracker.generate import DIRECTORY_FILE, LOG_FILE, generate
 from stack_tracker.inputs.ingest import Options, ingest
 from stack_tracker.inputs.logins import import_logins
-from stack_tracker.database.derived import DERIVED_TABLES, SQL_DIR
-from stack_tracker.reports.registry import REPORTS, sql_parameters
-from stack_tracker.database import open_database
-from stack_tracker.site.serve import DASHBOARDS_PLUGIN, SETTINGS, site_metadata
 from stack_tracker.inputs.taxonomy import init
+from stack_tracker.reports.registry import REPORTS, sql_parameters
+from stack_tracker.site.serve import DASHBOARDS_PLUGIN, SETTINGS, site_metadata
 
 #: Datasette reads this many rows of a canned query or a chart's SQL, then stops.
 SERVED_ROWS = int(SETTINGS["max_returned_rows"]) + 1

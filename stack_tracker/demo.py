@@ -6,11 +6,11 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
+from .database import open_database
 from .errors import StackTrackerError
 from .inputs.ingest import IngestResult, Options, ingest
-from .resources import resource
-from .database import open_database
 from .inputs.taxonomy import init
+from .resources import resource
 
 # In dependency order: teams before the tools they own, tools before usage.
 # Usage runs with allow_new, so the tool nobody put in the inventory shows up

@@ -20,9 +20,9 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 from conftest import run, write
-from stack_tracker.site.publish import publish
 from stack_tracker.reports.registry import run_report
 from stack_tracker.resources import resource
+from stack_tracker.site.publish import publish
 from test_publish import serving_site
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from conftest import FIXTURES, content_hash, rows, run, write
 from stack_tracker.database import open_existing
-from stack_tracker.maintenance import check
 from stack_tracker.database.schema import TABLES
+from stack_tracker.maintenance import check
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import sqlite3
 import pytest
 
 from conftest import FIXTURES, free_port, rows, run, write
-from stack_tracker.errors import StackTrackerError
 from stack_tracker.database.schema import APPLICATION_ID
+from stack_tracker.errors import StackTrackerError
 from stack_tracker.site.serve import prepare_live_database
 
 

@@ -20,9 +20,9 @@ import yaml
 from datasette_auth_passwords.utils import hash_password
 
 from conftest import FIXTURES, fetch, free_port, rows, run, serving, write
+from stack_tracker.database.derived import DERIVED_TABLES
 from stack_tracker.site import publish as publish_module
 from stack_tracker.site.publish import DATABASE_FILE, deploy_command, publish
-from stack_tracker.database.derived import DERIVED_TABLES
 
 PAGE_BUDGET_SECONDS = 0.3
 

@@ -41,9 +41,9 @@ import sqlite_utils
 from datasette.app import Datasette
 
 from stack_tracker.database import derived
-from stack_tracker.reports.registry import PARAMETER_HELP, REPORTS, ReportError, canned_queries, run_report, sql_parameters
 from stack_tracker.database import ensure_schema
 from stack_tracker.database.schema import TABLES
+from stack_tracker.reports.registry import PARAMETER_HELP, REPORTS, ReportError, canned_queries, run_report, sql_parameters
 
 PERIODS = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
 

@@ -10,8 +10,8 @@ import yaml
 from datasette.app import Datasette
 
 from conftest import fetch, free_port, run, serving
-from stack_tracker.resources import resource
 from stack_tracker.database.schema import TABLES
+from stack_tracker.resources import resource
 from stack_tracker.site.serve import datasette_command, site_metadata
 
 

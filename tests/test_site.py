@@ -15,10 +15,10 @@ from datasette.app import Datasette
 from datasette.utils import tilde_encode
 
 from conftest import run, write
-from stack_tracker.site.publish import publish
 from stack_tracker.database.derived import DERIVED_TABLES
 from stack_tracker.reports.registry import REPORTS, run_report
 from stack_tracker.resources import resource
+from stack_tracker.site.publish import publish
 from stack_tracker.site.serve import PLUGINS_DIR, SETTINGS, prepare_live_database, site_metadata
 
 

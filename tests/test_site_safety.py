@@ -33,8 +33,8 @@ from hostile_org import (
     INTEGRATION_DATA, LEAD, NEED_NOTE, NOTES, DOCS_URL, OTHER_TEAM, SAFE_URL, SHOWN, TEAM, TOOL, URL, VENDOR, ALIAS,
     build_hostile_org,
 )
-from stack_tracker.site.publish import SITE_ACCOUNT, deploy_command, publish
 from stack_tracker.resources import resource
+from stack_tracker.site.publish import SITE_ACCOUNT, deploy_command, publish
 from test_browser import CHROMIUM, CHROMIUM_FLAGS
 from test_publish import serving_site
 

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass, field
 
 from ..inputs.catalog import Product, default_catalog, loose_key
-from ..normalise import lookup_key
 from ..inputs.taxonomy import default_taxonomy
+from ..normalise import lookup_key
 
 # Popularity of the tool ranked r (from 0): the share of teams using it is
 # min(WIDEST_SHARE, breadth / (r + 1)), with breadth = min(MAX_BREADTH, tools / 4).

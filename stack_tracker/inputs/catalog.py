@@ -24,8 +24,8 @@ from pathlib import Path
 import sqlite_utils
 
 from .. import normalise as n
-from ..errors import StackTrackerError
 from ..database.names import Resolver, create_unreviewed_tool, record_alias
+from ..errors import StackTrackerError
 from ..resources import resource
 
 LIST_SEPARATOR = ";"

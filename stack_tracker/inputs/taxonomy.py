@@ -6,8 +6,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .ingest import IngestResult, ingest
 from ..resources import resource
+from .ingest import IngestResult, ingest
 
 
 def default_taxonomy() -> Path:

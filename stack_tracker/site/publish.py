@@ -68,6 +68,7 @@ from ..database import database_files, ensure_schema, open_existing
 from ..database.derived import refresh_derived
 from ..errors import StackTrackerError
 from ..resources import resource
+from .folder import MANIFEST_FILE, check_target, clean_stale_scratch, scratch_folder, swap_in, write_manifest
 from .serve import (
     PASSWORD_PLUGIN,
     PLUGINS_DIR,
@@ -79,7 +80,6 @@ from .serve import (
     site_metadata,
     site_templates,
 )
-from .folder import MANIFEST_FILE, check_target, clean_stale_scratch, scratch_folder, swap_in, write_manifest
 
 DATABASE_FILE = "stack.db"
 PLATFORMS = ("cloudrun", "heroku")

@@ -36,10 +36,10 @@ from pathlib import Path
 import sqlite_utils
 import yaml
 
+from ..database import refuse_foreign_database
 from ..errors import StackTrackerError
 from ..reports.registry import canned_queries
 from ..resources import resource
-from ..database import refuse_foreign_database
 
 METADATA_DATABASE = "stack"
 PLUGIN = "stack-tracker"
