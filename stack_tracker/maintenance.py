@@ -102,6 +102,15 @@ def backup(
     if source is None:
         raise MaintenanceError("an in-memory database has no file to back up")
     target = Path(path)
+    _check_target(source, target, force)
+    remove_stale_partials(target)
+    pages, page_size = _write_checked_copy(db, source, target, pages_per_step, progress)
+    return BackupResult(source=source.name, target=str(target), pages=pages, page_size=page_size,
+                        warnings=_key_file_warnings(source))
+
+
+def _check_target(source: Path, target: Path, force: bool) -> None:
+    """Refuse a target that is the database, one of its files, a directory, or (without ``force``) a file that exists."""
     if target.resolve() == source.resolve() or (target.exists() and os.path.samefile(target, source)):
         raise MaintenanceError(f"{target} is the database itself: give the backup another name")
     # Replacing the write-ahead log or the key file would lose what they hold.
@@ -114,7 +123,11 @@ def backup(
         raise MaintenanceError(f"{target} exists: pass --force to replace it")
     if not target.parent.is_dir():
         raise MaintenanceError(f"{target.parent}: no such directory")
-    remove_stale_partials(target)
+
+
+def _write_checked_copy(db: sqlite_utils.Database, source: Path, target: Path, pages_per_step: int,
+                        progress) -> tuple[int, int]:
+    """Copy the database beside ``target``, check the copy and rename it into place; its (page count, page size)."""
     descriptor, scratch_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=PARTIAL, dir=target.parent)
     os.close(descriptor)
     scratch = Path(scratch_name)
@@ -140,14 +153,18 @@ def backup(
         raise (database_error(error, source) or error) from None
     finally:
         scratch.unlink(missing_ok=True)
-    warnings = []
+    return pages, page_size
+
+
+def _key_file_warnings(source: Path) -> list[str]:
+    """A warning that the pseudonymisation key, kept beside the database, is not in its backup."""
     key_file = key_file_for(source.resolve())
-    if key_file.exists():
-        warnings.append(
-            f"{key_file.name}, the key that pseudonymises people, is not in the backup: keep a copy of it with "
-            f"your backups, or sign-ins imported into a restored database will not match"
-        )
-    return BackupResult(source=source.name, target=str(target), pages=pages, page_size=page_size, warnings=warnings)
+    if not key_file.exists():
+        return []
+    return [
+        f"{key_file.name}, the key that pseudonymises people, is not in the backup: keep a copy of it with "
+        f"your backups, or sign-ins imported into a restored database will not match"
+    ]
 
 
 def remove_stale_partials(target: Path) -> None:

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import sqlite_utils
 
-from . import kinds as k
 from .. import normalise as n
 from ..database.names import Resolver
-from .runs import Problems
 from ..privacy import normalise_identifier
+from . import kinds as k
+from .catalog import ApplicationResolver
 from .readers import ReadError, open_source
+from .runs import Problems
 
 UNASSIGNED = "unassigned"
 PERSON_HEADERS = (
@@ -61,6 +62,26 @@ def ensure_unassigned_team(db: sqlite_utils.Database, ingest_id: int) -> None:
     )
 
 
+def created_names(applications: ApplicationResolver, directory: Directory) -> dict[str, int]:
+    """What an import of people created, by kind: the counts `summary_of_people` lists."""
+    return {"unreviewed tools": applications.created_tools, "aliases": applications.created_aliases,
+            "teams": directory.created_teams}
+
+
+def summary_of_people(unassigned_people: int, created: dict[str, int]) -> list[str]:
+    """The lines an importer of people ends its summary with: who fell in team ``unassigned``, and what it created."""
+    lines = []
+    if unassigned_people:
+        lines.append(
+            f"  {unassigned_people:,} {'person' if unassigned_people == 1 else 'people'} not in the "
+            f"directory counted in team {UNASSIGNED}"
+        )
+    made = [f"{count} {what}" for what, count in created.items() if count]
+    if made:
+        lines.append("  created " + ", ".join(made))
+    return lines
+
+
 def load_directory(
     db: sqlite_utils.Database, path: Path | None, *, ingest_id: int, allow_new: bool, sheet: str | None = None
 ) -> Directory:
@@ -84,11 +105,7 @@ def load_directory(
             team_column: str | None = None
             for line, record in source.records:
                 if person_columns is None:
-                    person_columns, team_column = _columns(source.headers or list(record))
-                    if team_column is None:
-                        problems.add(1, "team", None, f"required column not found (accepted headers: {', '.join(TEAM_HEADERS)})")
-                    if not person_columns:
-                        problems.add(1, "person", None, f"required column not found (accepted headers: {', '.join(PERSON_HEADERS)})")
+                    person_columns, team_column = _required_columns(source.headers or list(record), problems)
                     if problems:
                         break
                 identifiers = [normalise_identifier(str(record.get(column) or "")) for column in person_columns]
@@ -100,36 +117,69 @@ def load_directory(
                 if not team_name:
                     problems.add(line, "team", None, "a value is required")
                     continue
-                team = resolver.team(team_name)
+                team = _team(db, resolver, directory, problems, line, team_name, ingest_id=ingest_id, allow_new=allow_new)
                 if team is None:
-                    if not allow_new:
-                        problems.add(line, "team", team_name, "unknown team: add it to the teams file first, or pass --allow-new to create it")
-                        continue
-                    team = n.slugify(team_name)
-                    if not team:
-                        problems.add(line, "team", team_name, "a name needs at least one letter or digit")
-                        continue
-                    if resolver.teams.get(team) != team:  # else another spelling of a team known by this slug
-                        db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [team, team_name, ingest_id])
-                        directory.created_teams += 1
-                    resolver.add_team(team, team_name)
-                canonical = next((directory.canonical[i] for i in identifiers if i in directory.canonical), identifiers[0])
+                    continue
                 team_names.setdefault(team, team_name)
-                for identifier in identifiers:
-                    known = directory.teams.get(identifier)
-                    if known is None:
-                        directory.teams[identifier] = team
-                        directory.canonical[identifier] = canonical
-                        first_line[identifier] = line
-                    elif known != team:
-                        directory.warnings.append(
-                            f"{path.name}:{line}: this person is already in team {team_names[known]} "
-                            f"(line {first_line[identifier]}); counted in {team_names[known]} only"
-                        )
+                _add_person(directory, line, identifiers, team, first_line, team_names)
     except ReadError as error:
         problems.add_error(error)
     problems.raise_if_any()
     return directory
+
+
+def _required_columns(headers: list[str], problems: Problems) -> tuple[list[str], str | None]:
+    """The person columns and the team column, noting a problem for each kind the headers lack."""
+    person_columns, team_column = _columns(headers)
+    if team_column is None:
+        problems.add(1, "team", None, f"required column not found (accepted headers: {', '.join(TEAM_HEADERS)})")
+    if not person_columns:
+        problems.add(1, "person", None, f"required column not found (accepted headers: {', '.join(PERSON_HEADERS)})")
+    return person_columns, team_column
+
+
+def _team(db: sqlite_utils.Database, resolver: Resolver, directory: Directory, problems: Problems, line: int,
+          team_name: str, *, ingest_id: int, allow_new: bool) -> str | None:
+    """The slug of a row's team, created with ``allow_new`` if unknown; None, with a problem noted, if it cannot be."""
+    team = resolver.team(team_name)
+    if team is not None:
+        return team
+    if not allow_new:
+        problems.add(line, "team", team_name, "unknown team: add it to the teams file first, or pass --allow-new to create it")
+        return None
+    team = n.slugify(team_name)
+    if not team:
+        problems.add(line, "team", team_name, "a name needs at least one letter or digit")
+        return None
+    if _create_team(db, resolver, team, team_name, ingest_id):
+        directory.created_teams += 1
+    return team
+
+
+def _create_team(db: sqlite_utils.Database, resolver: Resolver, slug: str, name: str, ingest_id: int) -> bool:
+    """Add a team the directory names to ``teams`` and the resolver; returns whether it was new."""
+    new = resolver.teams.get(slug) != slug  # else another spelling of a team known by this slug
+    if new:
+        db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [slug, name, ingest_id])
+    resolver.add_team(slug, name)
+    return new
+
+
+def _add_person(directory: Directory, line: int, identifiers: list[str], team: str, first_line: dict[str, int],
+                team_names: dict[str, str]) -> None:
+    """Map a row's identifiers to its team and to one person; one already in another team stays there, with a warning."""
+    canonical = next((directory.canonical[i] for i in identifiers if i in directory.canonical), identifiers[0])
+    for identifier in identifiers:
+        known = directory.teams.get(identifier)
+        if known is None:
+            directory.teams[identifier] = team
+            directory.canonical[identifier] = canonical
+            first_line[identifier] = line
+        elif known != team:
+            directory.warnings.append(
+                f"{directory.file}:{line}: this person is already in team {team_names[known]} "
+                f"(line {first_line[identifier]}); counted in {team_names[known]} only"
+            )
 
 
 def _columns(headers: list[str]) -> tuple[list[str], str | None]:

@@ -48,12 +48,12 @@ from typing import Callable
 import sqlite_utils
 
 from .. import normalise as n
-from .catalog import ApplicationResolver
-from .directory import UNASSIGNED, Directory, ensure_unassigned_team, load_directory
 from ..errors import StackTrackerError
-from .runs import logged_run
 from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
+from .catalog import ApplicationResolver
+from .directory import UNASSIGNED, Directory, created_names, ensure_unassigned_team, load_directory, summary_of_people
 from .readers import ReadError
+from .runs import counted_changes, logged_run
 from .sources import SOURCES, LogFile, reader
 
 FLUSH_EVERY = 100_000
@@ -101,14 +101,7 @@ class LoginsResult:
             left_out.append(f"{self.outside_window:,} sign-ins outside --since/--until")
         if left_out:
             lines.append("  not counted: " + ", ".join(left_out))
-        if self.unassigned_people:
-            lines.append(
-                f"  {self.unassigned_people:,} {'person' if self.unassigned_people == 1 else 'people'} not in the "
-                f"directory counted in team {UNASSIGNED}"
-            )
-        made = [f"{count} {what}" for what, count in self.created.items() if count]
-        if made:
-            lines.append("  created " + ", ".join(made))
+        lines += summary_of_people(self.unassigned_people, self.created)
         return "\n".join(lines)
 
 
@@ -184,11 +177,7 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
             log.problems.raise_if_any()
             rollup.flush()
             _write(db, rollup, run.id, result)
-            result.created = {
-                "unreviewed tools": applications.created_tools,
-                "aliases": applications.created_aliases,
-                "teams": directory.created_teams,
-            }
+            result.created = created_names(applications, directory)
             # Sign-ins change user_activity and sso usage in their own months only.
             months = {period for (period,) in db.execute("select distinct period from temp.login_months")}
             run.refresh({"usage", "user_activity"}, periods=months)
@@ -318,6 +307,22 @@ def _drop_temporary_tables(db: sqlite_utils.Database) -> None:
 
 def _write(db: sqlite_utils.Database, rollup: _Rollup, ingest_id: int, result: LoginsResult) -> None:
     """Merge the file's days into the database; recompute the months and the usage they touch."""
+    _sum_days(db)
+    _sum_months(db)
+    _note_what_the_file_covers(db, result)
+    if result.people == 0:
+        return
+    if result.unassigned_people:
+        ensure_unassigned_team(db, ingest_id)
+    _merge_days(db, ingest_id)
+    with counted_changes(db, "user_activity") as counts:
+        _merge_months(db, ingest_id)
+    result.inserted, result.updated = counts.inserted, counts.updated
+    derive_usage(db, ingest_id, "temp.login_months")
+
+
+def _sum_days(db: sqlite_utils.Database) -> None:
+    """Add up ``temp.login_events`` into ``temp.login_days``: the file's total per (tool, person, day)."""
     execute = db.conn.execute
     # The file's total per (tool, person, day), in key order. The period leads
     # the day in the key so that the months below group without sorting again.
@@ -336,10 +341,14 @@ def _write(db: sqlite_utils.Database, rollup: _Rollup, ingest_id: int, result: L
     finally:
         execute(f"pragma threads = {threads}")
     execute("drop table temp.login_events")
+
+
+def _sum_months(db: sqlite_utils.Database) -> None:
+    """``temp.login_months``: the file's (tool, person, month) totals, and whether the database had days of them."""
     # The file's months, as they would be if the database had none of their days
     # yet, and whether it has some (before the file's days join them).
     # CROSS JOIN keeps login_days the outer loop, read in its key order.
-    execute(
+    db.conn.execute(
         """
         create temp table login_months as
         select months.*, exists (
@@ -355,18 +364,22 @@ def _write(db: sqlite_utils.Database, rollup: _Rollup, ingest_id: int, result: L
         ) as months
         """
     )
-    facts = execute(
+
+
+def _note_what_the_file_covers(db: sqlite_utils.Database, result: LoginsResult) -> None:
+    """The people, tools and months of the file's sign-ins, and how many people are in no team."""
+    facts = db.conn.execute(
         "select count(distinct user_key), count(distinct tool), min(period), max(period), "
         "count(distinct case when team = ? then user_key end) from temp.login_months",
         [UNASSIGNED],
     ).fetchone()
     result.people, result.tools, result.first_period, result.last_period, result.unassigned_people = facts
-    if result.people == 0:
-        return
-    if result.unassigned_people:
-        ensure_unassigned_team(db, ingest_id)
+
+
+def _merge_days(db: sqlite_utils.Database, ingest_id: int) -> None:
+    """Merge the file's days into ``user_activity_days``, each keeping the larger count (the rule in the module docstring)."""
     # Rows go in in user_activity_days' own key order: person numbers sort as user_keys do.
-    execute(
+    db.conn.execute(
         "insert into user_activity_days (tool, user_key, day, events, last_seen, ingest_id) "
         "select days.tool, people.user_key, days.day, days.events, days.last_seen, ? "
         "from temp.login_days as days cross join temp.login_people as people on people.person = days.person where true "
@@ -375,7 +388,11 @@ def _write(db: sqlite_utils.Database, rollup: _Rollup, ingest_id: int, result: L
         "where excluded.events > events or excluded.last_seen > last_seen",
         [ingest_id],
     )
-    before_rows, before_changes = execute("select count(*) from user_activity").fetchone()[0], db.conn.total_changes
+
+
+def _merge_months(db: sqlite_utils.Database, ingest_id: int) -> None:
+    """Write the file's months to ``user_activity``."""
+    execute = db.conn.execute
     # A month the database had no day of is the file's month as counted; a
     # month it had days of is summed again from all of them.
     execute(
@@ -395,9 +412,6 @@ def _write(db: sqlite_utils.Database, rollup: _Rollup, ingest_id: int, result: L
             group by months.tool, months.user_key, months.period"""),
         [ingest_id],
     )
-    result.inserted = execute("select count(*) from user_activity").fetchone()[0] - before_rows
-    result.updated = db.conn.total_changes - before_changes - result.inserted
-    derive_usage(db, ingest_id, "temp.login_months")
 
 
 _UPSERT_MONTHS = """

@@ -32,14 +32,14 @@ from typing import Callable
 
 import sqlite_utils
 
-from . import kinds as k
 from .. import normalise as n
-from .catalog import ApplicationResolver
-from .directory import UNASSIGNED, ensure_unassigned_team, load_directory
 from ..errors import StackTrackerError
-from .runs import Problems, logged_run
 from ..privacy import normalise_identifier
+from . import kinds as k
+from .catalog import ApplicationResolver
+from .directory import UNASSIGNED, Directory, created_names, ensure_unassigned_team, load_directory, summary_of_people
 from .readers import ReadError, open_source
+from .runs import Problems, counted_changes, logged_run
 from .sources import Timestamps
 
 KIND = "users"
@@ -96,11 +96,7 @@ class UsersResult:
         ]
         if self.deactivated:
             lines.append(f"  {self.deactivated:,} deactivated users hold no seat")
-        if self.unassigned_people:
-            lines.append(f"  {self.unassigned_people:,} {'person' if self.unassigned_people == 1 else 'people'} not in the directory counted in team {UNASSIGNED}")
-        made = [f"{count} {what}" for what, count in self.created.items() if count]
-        if made:
-            lines.append("  created " + ", ".join(made))
+        lines += summary_of_people(self.unassigned_people, self.created)
         return "\n".join(lines)
 
 
@@ -123,25 +119,12 @@ def import_users(
     tables are rebuilt inside it. Raises `IngestError` listing every problem.
     """
     path = Path(path)
-    try:
-        as_of_date = dt.date.fromisoformat(n.parse_as_of(as_of, date_format))
-    except n.BadValue as error:
-        raise StackTrackerError(f"--as-of {as_of!r}: {error}") from None
-    if active_days < 1:
-        raise StackTrackerError("--active-days must be 1 or more")
-    try:
-        window_start = (as_of_date - dt.timedelta(days=active_days - 1)).isoformat()
-    except OverflowError:
-        raise StackTrackerError(f"--active-days {active_days} reaches back before the calendar begins") from None
+    as_of_date, window_start = _window(as_of, active_days, date_format)
     result = UsersResult(file=path.name, tool=tool, period=as_of_date.isoformat()[:7], as_of=as_of_date.isoformat(), active_days=active_days)
     with logged_run(db, KIND, path.name) as run:
         result.ingest_id = run.id
         applications = ApplicationResolver(db, run.id, allow_new=allow_new)
-        tool_slug = applications.tool(tool)
-        if tool_slug is None:
-            raise StackTrackerError(
-                f"unknown tool {tool!r}: add it to the inventory or an aliases file, or pass --allow-new to record it as an unreviewed tool"
-            )
+        tool_slug = _tool(applications, tool)
         result.tool = applications.resolver.tool_names.get(tool_slug, tool)
         people = load_directory(db, Path(directory) if directory else None, ingest_id=run.id, allow_new=allow_new)
         result.warnings += people.warnings
@@ -152,15 +135,38 @@ def import_users(
         if result.unassigned_people:
             ensure_unassigned_team(db, run.id)
         _write(db, tool_slug, result, counts, run.id)
-        result.created = {"unreviewed tools": applications.created_tools, "aliases": applications.created_aliases,
-                          "teams": people.created_teams}
+        result.created = created_names(applications, people)
         run.refresh({"usage"}, periods={result.period})  # one tool's month changed
         run.commit(sha256=sha256, rows_read=result.users, rows_written=result.inserted + result.updated, message=result.summary())
         return result
 
 
-def _count(path: Path, result: UsersResult, people, window_start: str, date_format: str | None, sheet: str | None,
-           progress) -> tuple[dict[str, list], str]:
+def _window(as_of: str, active_days: int, date_format: str | None) -> tuple[dt.date, str]:
+    """The day the export is as of, and the first day of the ``active_days`` up to it."""
+    try:
+        as_of_date = dt.date.fromisoformat(n.parse_as_of(as_of, date_format))
+    except n.BadValue as error:
+        raise StackTrackerError(f"--as-of {as_of!r}: {error}") from None
+    if active_days < 1:
+        raise StackTrackerError("--active-days must be 1 or more")
+    try:
+        return as_of_date, (as_of_date - dt.timedelta(days=active_days - 1)).isoformat()
+    except OverflowError:
+        raise StackTrackerError(f"--active-days {active_days} reaches back before the calendar begins") from None
+
+
+def _tool(applications: ApplicationResolver, tool: str) -> str:
+    """The slug of the tool the export is of (an unreviewed tool, created, with ``allow_new``)."""
+    tool_slug = applications.tool(tool)
+    if tool_slug is None:
+        raise StackTrackerError(
+            f"unknown tool {tool!r}: add it to the inventory or an aliases file, or pass --allow-new to record it as an unreviewed tool"
+        )
+    return tool_slug
+
+
+def _count(path: Path, result: UsersResult, people: Directory, window_start: str, date_format: str | None,
+           sheet: str | None, progress) -> tuple[dict[str, list], str]:
     """team -> [seats, active] over the file's users; checks every row first."""
     problems = Problems(path.name)
     counts: dict[str, list] = {}
@@ -171,16 +177,8 @@ def _count(path: Path, result: UsersResult, people, window_start: str, date_form
         with open_source(path, sheet=sheet) as source:
             records = source.records
             first = next(records, None)
-            columns = k.find_columns(source.headers or (list(first[1]) if first else []), COLUMNS)
-            if "user" not in columns:
-                problems.add(1, "user", None, f"required column not found (accepted headers: {', '.join(COLUMNS['user'])})")
-            elif first is None:
-                problems.add(None, "file", None, "no users in the file")
-            elif "last_login" not in columns:
-                result.warnings.append(
-                    f"{path.name}: no last-login column (accepted headers: {', '.join(COLUMNS['last_login'])}): "
-                    "seats are counted, active users are left unknown"
-                )
+            columns = _columns(path.name, source.headers or (list(first[1]) if first else []), first is None, problems,
+                               result.warnings)
             users = itertools.chain([first], records) if first and not problems else ()
             for line, record in users:
                 user = _text(record.get(columns["user"]))
@@ -190,27 +188,9 @@ def _count(path: Path, result: UsersResult, people, window_start: str, date_form
                 result.users += 1
                 if progress and result.users % 1000 == 0:
                     progress(source.bytes_read, source.size)
-                if "active" in columns and _text(record.get(columns["active"])).casefold() in INACTIVE:
-                    result.deactivated += 1
+                active = _seat(line, record, columns, timestamps, window_start, problems, result)
+                if active is _NOT_COUNTED:
                     continue
-                if "licence" in columns:
-                    if NO_SEAT.match(_text(record.get(columns["licence"]))):
-                        continue
-                elif "role" in columns:
-                    role = _text(record.get(columns["role"]))
-                    if role and NO_SEAT.match(role):
-                        continue
-                active = None
-                if "last_login" in columns:
-                    value = _text(record.get(columns["last_login"]))
-                    if value.casefold() in NEVER:
-                        active = False
-                    else:
-                        try:
-                            active = timestamps.utc(value)[:10] >= window_start
-                        except n.BadValue as error:
-                            problems.add(line, columns["last_login"], value, str(error))
-                            continue
                 canonical, team = people.person(normalise_identifier(user))
                 if team == UNASSIGNED:
                     unassigned.add(canonical)
@@ -222,26 +202,79 @@ def _count(path: Path, result: UsersResult, people, window_start: str, date_form
     except ReadError as error:
         problems.add_error(error)
     problems.raise_if_any()
+    _total(result, counts, unassigned)
+    return counts, sha256
+
+
+def _columns(file: str, headers: list[str], empty: bool, problems: Problems, warnings: list[str]) -> dict[str, str]:
+    """Column -> the export's header for it; a problem without a user column or without users, a warning without last logins."""
+    columns = k.find_columns(headers, COLUMNS)
+    if "user" not in columns:
+        problems.add(1, "user", None, f"required column not found (accepted headers: {', '.join(COLUMNS['user'])})")
+    elif empty:
+        problems.add(None, "file", None, "no users in the file")
+    elif "last_login" not in columns:
+        warnings.append(
+            f"{file}: no last-login column (accepted headers: {', '.join(COLUMNS['last_login'])}): "
+            "seats are counted, active users are left unknown"
+        )
+    return columns
+
+
+#: What `_seat` gives for a user counted in no team: one holding no seat, or whose last login is no date.
+_NOT_COUNTED = object()
+
+
+def _seat(line: int, record: dict, columns: dict[str, str], timestamps: Timestamps, window_start: str,
+          problems: Problems, result: UsersResult) -> bool | None | object:
+    """Whether a user holding a seat signed in since ``window_start`` (None: the file does not say); else `_NOT_COUNTED`."""
+    if "active" in columns and _text(record.get(columns["active"])).casefold() in INACTIVE:
+        result.deactivated += 1
+        return _NOT_COUNTED
+    if not _holds_seat(record, columns):
+        return _NOT_COUNTED
+    if "last_login" not in columns:
+        return None
+    value = _text(record.get(columns["last_login"]))
+    if value.casefold() in NEVER:
+        return False
+    try:
+        return timestamps.utc(value)[:10] >= window_start
+    except n.BadValue as error:
+        problems.add(line, columns["last_login"], value, str(error))
+        return _NOT_COUNTED
+
+
+def _holds_seat(record: dict, columns: dict[str, str]) -> bool:
+    """By the licence column; without one, by the role; without either, every user holds a seat."""
+    if "licence" in columns:
+        return not NO_SEAT.match(_text(record.get(columns["licence"])))
+    if "role" in columns:
+        role = _text(record.get(columns["role"]))
+        return not (role and NO_SEAT.match(role))
+    return True
+
+
+def _total(result: UsersResult, counts: dict[str, list], unassigned: set[str]) -> None:
+    """The file's totals, from the per-team counts."""
     result.unassigned_people = len(unassigned)
     result.seats = sum(seats for seats, _ in counts.values())
     result.active = None if any(active is None for _, active in counts.values()) else sum(active for _, active in counts.values())
     result.teams = len(counts)
-    return counts, sha256
 
 
 def _write(db, tool: str, result: UsersResult, counts: dict[str, list], ingest_id: int) -> None:
-    execute = db.conn.execute
-    before_rows, before_changes = execute("select count(*) from usage").fetchone()[0], db.conn.total_changes
-    db.conn.executemany(
-        "insert into usage (team, tool, period, source, seats, active_users, ingest_id) values (?, ?, ?, 'vendor', ?, ?, ?) "
-        "on conflict (team, tool, period, source) do update set seats = excluded.seats, active_users = excluded.active_users, "
-        "ingest_id = excluded.ingest_id where seats is not excluded.seats or active_users is not excluded.active_users",
-        [(team, tool, result.period, seats, active, ingest_id) for team, (seats, active) in sorted(counts.items())],
-    )
-    result.inserted = execute("select count(*) from usage").fetchone()[0] - before_rows
-    result.updated = db.conn.total_changes - before_changes - result.inserted
+    """Write the per-team counts as the tool's vendor figures for the month; remove the teams no longer in the export."""
+    with counted_changes(db, "usage") as changes:
+        db.conn.executemany(
+            "insert into usage (team, tool, period, source, seats, active_users, ingest_id) values (?, ?, ?, 'vendor', ?, ?, ?) "
+            "on conflict (team, tool, period, source) do update set seats = excluded.seats, active_users = excluded.active_users, "
+            "ingest_id = excluded.ingest_id where seats is not excluded.seats or active_users is not excluded.active_users",
+            [(team, tool, result.period, seats, active, ingest_id) for team, (seats, active) in sorted(counts.items())],
+        )
+    result.inserted, result.updated = changes.inserted, changes.updated
     teams = sorted(counts)
-    result.removed = execute(
+    result.removed = db.conn.execute(
         f"delete from usage where tool = ? and period = ? and source = 'vendor' and team not in ({', '.join('?' for _ in teams)})",
         [tool, result.period, *teams],
     ).rowcount
