@@ -35,7 +35,8 @@ from click.testing import CliRunner
 
 from conftest import content_hash, rows, write
 from stack_tracker.cli import cli
-from stack_tracker.inputs.readers import MAX_DEPTH, ReadError, open_source, parse_json
+from stack_tracker.inputs.json_text import MAX_DEPTH
+from stack_tracker.inputs.readers import ReadError, open_source, parse_json
 
 DEEP = 100_000
 SECRET = "hostile-files-secret-0123456789"

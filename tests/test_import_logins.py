@@ -31,8 +31,8 @@ import pytest
 import sqlite_utils
 
 from conftest import content_hash, rows, run, write
-from stack_tracker.inputs import logins
 from stack_tracker.errors import StackTrackerError
+from stack_tracker.inputs import logins
 from stack_tracker.privacy import PseudonymKey
 
 LOGINS = Path(__file__).parent / "fixtures" / "logins"
@@ -546,10 +546,10 @@ def test_broken_lines_of_a_large_log_are_named(org_db, tmp_path):
 
 
 def test_the_file_hash_is_the_files_whether_hashed_alongside_or_inline(org_db, tmp_path, monkeypatch):
-    from stack_tracker.inputs import readers
+    from stack_tracker.inputs import hashing
 
-    for threshold in (0, readers.SIDE_HASH_MIN_BYTES):  # every file hashed on the helper thread, then none
-        monkeypatch.setattr(readers, "SIDE_HASH_MIN_BYTES", threshold)
+    for threshold in (0, hashing.SIDE_HASH_MIN_BYTES):  # every file hashed on the helper thread, then none
+        monkeypatch.setattr(hashing, "SIDE_HASH_MIN_BYTES", threshold)
         for name in ("okta-system-log.jsonl", "okta-system-log.csv"):
             copy = write(tmp_path / f"{threshold}-{name}", (LOGINS / name).read_text())
             import_logins(org_db, copy, source="okta")
@@ -557,7 +557,7 @@ def test_the_file_hash_is_the_files_whether_hashed_alongside_or_inline(org_db, t
                 {"sha256": hashlib.sha256(copy.read_bytes()).hexdigest()}
             ]
     # A file rejected half way leaves no helper behind waiting for it.
-    monkeypatch.setattr(readers, "SIDE_HASH_MIN_BYTES", 0)
+    monkeypatch.setattr(hashing, "SIDE_HASH_MIN_BYTES", 0)
     text = (LOGINS / "okta-system-log.jsonl").read_text()
     import_logins(org_db, write(tmp_path / "cut.jsonl", text[: len(text) // 2]), source="okta", exit_code=1)
     gc.collect()

@@ -17,9 +17,9 @@ the file's totals go to the database in a few INSERT … SELECT statements.
 It is also fast: ten million Okta events (13 GB) import in 1.7 times the
 time it takes only to read the file and parse every line with orjson
 (``bench/import_logins.py``). The lines are read as bytes, a line that
-cannot be a sign-in is passed over undecoded (`sources.json_lines`), each
+cannot be a sign-in is passed over undecoded (`sources.layouts.json_lines`), each
 person is pseudonymised and each application resolved once per file, the
-file is hashed on a helper thread (`readers.SideHash`), and the database
+file is hashed on a helper thread (`hashing.SideHash`), and the database
 work is a handful of statements over rows already in key order.
 
 The rule when files overlap. A file's count for a (tool, person, day) replaces

@@ -13,7 +13,9 @@ from typing import Iterator
 
 from .. import kinds as k
 from ..readers import EXTENSIONS, open_source
-from . import LogFile, SignIn, sniff_format, text, with_headers
+from .fields import text
+from .layouts import sniff_format, with_headers
+from .log_file import LogFile, SignIn
 
 #: column -> the headers accepted for it
 COLUMNS = {

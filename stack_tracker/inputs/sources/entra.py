@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from . import LogFile, SignIn, find_column, json_objects, sniff_format, table_records, text, with_headers
+from .fields import find_column, text
+from .layouts import json_objects, sniff_format, table_records, with_headers
+from .log_file import LogFile, SignIn
 
 MACHINE_TYPES = {"serviceprincipal", "managedidentity"}
 NO_VALUE = {"", "none", "null", "n/a", "-"}

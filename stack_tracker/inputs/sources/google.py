@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from . import LogFile, SignIn, find_column, field_key, json_objects, sniff_format, table_records, text, with_headers
+from .fields import field_key, find_column, text
+from .layouts import json_objects, sniff_format, table_records, with_headers
+from .log_file import LogFile, SignIn
 
 GOOGLE_WORKSPACE = "Google Workspace"
 #: applicationName -> (the event that is a sign-in, the parameter naming the application)

@@ -22,18 +22,9 @@ import re
 from typing import Iterator
 
 from ..readers import ReadError, RefusedJson, parse_json
-from . import (
-    LogFile,
-    SignIn,
-    find_column,
-    field_key,
-    json_lines,
-    json_objects,
-    sniff_format,
-    table_records,
-    text,
-    with_headers,
-)
+from .fields import field_key, find_column, text
+from .layouts import json_lines, json_objects, sniff_format, table_records, with_headers
+from .log_file import LogFile, SignIn
 
 SSO = "user.authentication.sso"
 _TARGET_COLUMN = re.compile(r"^targets?(\d*)(type|displayname|alternateid)$")
