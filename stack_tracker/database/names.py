@@ -104,3 +104,18 @@ def create_unreviewed_tool(
     )
     resolver.add_tool(slug, name)
     return slug
+
+
+def create_team(db: sqlite_utils.Database, resolver: Resolver, name: str, ingest_id: int) -> tuple[str, bool]:
+    """Add a team an input names but the database lacks (``--allow-new``): its slug, and whether it is new.
+
+    Another spelling of a team already known by the same slug adds nothing.
+    """
+    slug = n.slugify(name)
+    if not slug:
+        raise n.BadValue("a name needs at least one letter or digit")
+    new = resolver.teams.get(slug) != slug
+    if new:
+        db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [slug, name, ingest_id])
+    resolver.add_team(slug, name)
+    return slug, new

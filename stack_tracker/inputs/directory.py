@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .. import normalise as n
-from ..database.names import Resolver
+from ..database.names import Resolver, create_team
 from ..privacy import normalise_identifier
 from . import kinds as k
 from .catalog import ApplicationResolver
@@ -147,22 +147,13 @@ def _team(db: sqlite_utils.Database, resolver: Resolver, directory: Directory, p
     if not allow_new:
         problems.add(line, "team", team_name, "unknown team: add it to the teams file first, or pass --allow-new to create it")
         return None
-    team = n.slugify(team_name)
-    if not team:
-        problems.add(line, "team", team_name, "a name needs at least one letter or digit")
+    try:
+        team, new = create_team(db, resolver, team_name, ingest_id)
+    except n.BadValue as error:
+        problems.add(line, "team", team_name, str(error))
         return None
-    if _create_team(db, resolver, team, team_name, ingest_id):
-        directory.created_teams += 1
+    directory.created_teams += new
     return team
-
-
-def _create_team(db: sqlite_utils.Database, resolver: Resolver, slug: str, name: str, ingest_id: int) -> bool:
-    """Add a team the directory names to ``teams`` and the resolver; returns whether it was new."""
-    new = resolver.teams.get(slug) != slug  # else another spelling of a team known by this slug
-    if new:
-        db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [slug, name, ingest_id])
-    resolver.add_team(slug, name)
-    return new
 
 
 def _add_person(directory: Directory, line: int, identifiers: list[str], team: str, first_line: dict[str, int],
