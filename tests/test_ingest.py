@@ -512,3 +512,14 @@ def test_a_circle_of_new_tools_in_one_file_is_named_where_it_closes(org_db, tmp_
         "an alias can't point at another alias\n"
     )
     assert content_hash(org_db, exclude=("ingests",)) == before
+
+
+def test_an_aliases_file_counts_its_own_rows_and_the_spellings_it_records_apart(org_db, tmp_path):
+    # The tool column names one tool by its slug, a spelling not recorded yet: it is recorded too,
+    # and counted as created, not among the file's rows (which once made "-1 updated").
+    aliases = write(tmp_path / "aliases.csv", "Alias,Tool\nHubSpot,HubSpot Marketing Hub\nSFDC,salesforce-sales-cloud\n")
+    result = run("ingest", org_db, "aliases", aliases)
+    assert "read 2 aliases rows, wrote 2 (2 new, 0 updated, 0 unchanged); created 1 aliases" in result.output
+    assert {row["alias"] for row in rows(org_db, "select alias from tool_aliases where tool = 'salesforce-sales-cloud'")} >= {
+        "SFDC", "salesforce-sales-cloud"}
+    assert "wrote 0 (0 new, 0 updated, 2 unchanged)" in run("ingest", org_db, "aliases", aliases).output
