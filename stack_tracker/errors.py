@@ -2,7 +2,7 @@
 
 The CLI turns every `StackTrackerError` into a message and exit status 1,
 never a traceback; so it does with `storage_error` the system's failures to
-store a file that are the user's to act on (SQLite's are `maintenance.database_error`).
+store a file that are the user's to act on (SQLite's are `database.database_error`).
 """
 
 from __future__ import annotations

@@ -246,7 +246,7 @@ def check(db: sqlite_utils.Database, *, repair: bool = False) -> CheckResult:
     between rows (``PRAGMA foreign_key_check``, orphans grouped by table,
     column and key), aliases that are another tool's own name, and whether
     each derived report table holds exactly the rows its one SQL definition
-    gives (`reports.derived_rows`). What cannot be repaired here comes with the
+    gives (`derived.derived_rows`). What cannot be repaired here comes with the
     command that repairs it.
     """
     source = database_file(db)

@@ -240,7 +240,7 @@ def _ensure_views(db: sqlite_utils.Database) -> None:
 def ensure_report_objects(db: sqlite_utils.Database) -> None:
     """Create the report views and the derived tables (empty) if they are missing.
 
-    Idempotent; meant to be called by `schema.ensure_schema` once the base
+    Idempotent; meant to be called by `connection.ensure_schema` once the base
     tables exist. A view whose definition changed is replaced; a derived table
     whose shape differs from this version's is dropped and rebuilt with
     `refresh_derived`: it holds nothing the base tables cannot remake.

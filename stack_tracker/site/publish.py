@@ -15,7 +15,7 @@ site/
   stack-tracker-manifest.json   what publish wrote: all it may replace or delete next time
 ```
 
-Publish writes only what it owns (`site_folder`): it refuses a folder that
+Publish writes only what it owns (`site.folder`): it refuses a folder that
 holds the database or its files, a symlink, or a non-empty folder it did not
 write, and of an earlier site it replaces only what the manifest lists.
 
@@ -146,7 +146,7 @@ def publish(db_path: Path, outdir: Path, *, password_hash: str | None = None, fo
     """Write the deployable site for ``db_path`` to ``outdir``.
 
     ``outdir`` must be missing, empty or an earlier published site, and must
-    not hold the database or its files (`site_folder.check_target`). The site
+    not hold the database or its files (`folder.check_target`). The site
     is built beside it and swapped in at the end: a failure leaves what was
     there untouched, and of an earlier site only the files its manifest lists
     are replaced. With ``password_hash`` (from ``datasette hash-password``)

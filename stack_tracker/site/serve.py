@@ -4,7 +4,7 @@ The site's catalog (titles, descriptions, units, facets, the dashboard) lives
 in ``metadata.yml``; it names the database ``stack``, and the metadata handed
 to Datasette is renamed to match whatever file is being served. Pages are
 ``templates/*.html``; what they may read (reports, lookups, search) is the
-small plugin in ``site_plugins/``.
+small plugin in ``site/plugins/``.
 
 Two ways to serve:
 
