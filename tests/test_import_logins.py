@@ -319,6 +319,16 @@ def test_a_new_directory_moves_people_for_the_months_a_file_covers(org_db, tmp_p
     assert ("marketing", SF, "2024-03", 1, 2) in sso_usage(org_db)
 
 
+def test_a_directory_creates_only_the_teams_someone_was_counted_in(org_db, tmp_path):
+    # The company's directory names two teams the database lacks; only Lifecycle has someone who signed in.
+    people = write(tmp_path / "people.csv", "email,department\njane.doe@example.com,Lifecycle\nnobody@example.com,Events\n")
+    result = run("import-logins", org_db, LOGINS / "okta-system-log.json", "--source", "okta", "--directory", people)
+    teams = {row["slug"] for row in rows(org_db, "select slug from teams")}
+    assert "lifecycle" in teams and "events" not in teams
+    assert "created " in result.output and "1 teams" in result.output
+    assert {row[3] for row in activity(org_db) if row[1] == "jane"} == {"lifecycle"}
+
+
 def test_unknown_directory_teams_need_allow_new(org_db, tmp_path):
     people = write(tmp_path / "people.csv", "email,department\njane.doe@example.com,Lifecycle\n,Marketing\n")
     result = run("import-logins", org_db, LOGINS / "okta-system-log.json", "--source", "okta", "--directory", people,

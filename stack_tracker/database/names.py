@@ -11,6 +11,8 @@ and checks that take a name.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import sqlite_utils
 
 from .. import normalise as n
@@ -93,9 +95,7 @@ def create_unreviewed_tool(
 ) -> str:
     """Add a tool that an input uses but the inventory lacks, with status ``unreviewed`` (shadow IT)."""
     name = n.display_name(name)
-    slug = n.slugify(name)
-    if not slug:
-        raise n.BadValue("a name needs at least one letter or digit")
+    slug = new_slug(name)
     if slug in resolver.tool_names:
         return slug
     db.execute(
@@ -106,16 +106,67 @@ def create_unreviewed_tool(
     return slug
 
 
-def create_team(db: sqlite_utils.Database, resolver: Resolver, name: str, ingest_id: int) -> tuple[str, bool]:
-    """Add a team an input names but the database lacks (``--allow-new``): its slug, and whether it is new.
+class NewNames:
+    """The teams, unreviewed tools and tool spellings a file names that the database lacks.
 
-    Another spelling of a team already known by the same slug adds nothing.
+    Each is known to the resolver as soon as it is seen; `write` adds them
+    all once the file has been read.
     """
+
+    def __init__(self, resolver: Resolver):
+        self.resolver = resolver
+        self.teams: list[tuple[str, str]] = []  # (slug, name)
+        self.tools: list[tuple[str, str]] = []  # (slug, name)
+        self.aliases: list[tuple[str, str]] = []  # (spelling, tool)
+
+    @property
+    def created(self) -> dict[str, int]:
+        """How many of each a file adds, as its summary counts them."""
+        return {"tools": len(self.tools), "teams": len(self.teams), "aliases": len(self.aliases)}
+
+    def team(self, name: str) -> str:
+        """A team the database lacks (``--allow-new``): another spelling of a team already known by its slug adds nothing."""
+        slug = new_slug(name)
+        if self.resolver.teams.get(slug) != slug:
+            self.teams.append((slug, name))
+            self.resolver.add_team(slug, name)
+        return slug
+
+    def tool(self, name: str) -> str:
+        """An unreviewed tool (shadow IT): another spelling of a tool already known by its slug adds nothing."""
+        name = n.display_name(name)
+        slug = new_slug(name)
+        if slug not in self.resolver.tool_names:
+            self.tools.append((slug, name))
+            self.resolver.add_tool(slug, name)
+        return slug
+
+    def alias(self, spelling: str, tool: str) -> None:
+        """Every spelling seen, so that later files and reports can trace it."""
+        if spelling not in self.resolver.aliases:
+            self.aliases.append((spelling, tool))
+            self.resolver.add_alias(spelling, tool)
+
+    def write(self, db: sqlite_utils.Database, ingest_id: int, *, teams_in_use: Collection[str] | None = None) -> int:
+        """Add them all, teams and tools before the spellings that point at the tools; return how many teams.
+
+        With ``teams_in_use``, only those of the new teams: a directory of the
+        whole company names teams nobody counted in an import belongs to.
+        """
+        teams = self.teams if teams_in_use is None else [team for team in self.teams if team[0] in teams_in_use]
+        conn = db.conn
+        conn.executemany("insert into teams (slug, name, ingest_id) values (?, ?, ?)",
+                         [(slug, name, ingest_id) for slug, name in teams])
+        conn.executemany("insert into tools (slug, name, vendor, status, ingest_id) values (?, ?, null, 'unreviewed', ?)",
+                         [(slug, name, ingest_id) for slug, name in self.tools])
+        conn.executemany("insert or ignore into tool_aliases (alias, tool, ingest_id) values (?, ?, ?)",
+                         [(spelling, tool, ingest_id) for spelling, tool in self.aliases])
+        return len(teams)
+
+
+def new_slug(name: str) -> str:
+    """The slug a new team or tool gets from its name; a name without a letter or digit can't have one."""
     slug = n.slugify(name)
     if not slug:
         raise n.BadValue("a name needs at least one letter or digit")
-    new = resolver.teams.get(slug) != slug
-    if new:
-        db.execute("insert into teams (slug, name, ingest_id) values (?, ?, ?)", [slug, name, ingest_id])
-    resolver.add_team(slug, name)
-    return slug, new
+    return slug

@@ -17,7 +17,7 @@ from typing import Callable
 import sqlite_utils
 
 from .. import normalise as n
-from ..database.names import Resolver
+from ..database.names import NewNames, Resolver
 from . import kinds as k
 from .runs import Problems
 
@@ -34,64 +34,6 @@ class Options:
     date_format: str | None = None
     default_currency: str = "USD"
     sheet: str | None = None  # the worksheet of an .xlsx file to read (default: the first)
-
-
-class NewNames:
-    """The teams, unreviewed tools and tool spellings a file names that the database lacks.
-
-    Each is known to the resolver as soon as it is seen; `write` adds them
-    all once the file has been read.
-    """
-
-    def __init__(self, resolver: Resolver):
-        self.resolver = resolver
-        self.teams: list[tuple[str, str]] = []  # (slug, name)
-        self.tools: list[tuple[str, str]] = []  # (slug, name)
-        self.aliases: list[tuple[str, str]] = []  # (spelling, tool)
-
-    @property
-    def created(self) -> dict[str, int]:
-        """How many of each a file adds, as its summary counts them."""
-        return {"tools": len(self.tools), "teams": len(self.teams), "aliases": len(self.aliases)}
-
-    def team(self, name: str) -> str:
-        slug = new_slug(name)
-        if self.resolver.teams.get(slug) != slug:  # else another spelling of a team already known by this slug
-            self.teams.append((slug, name))
-            self.resolver.add_team(slug, name)
-        return slug
-
-    def tool(self, name: str) -> str:
-        """An unreviewed tool (shadow IT): another spelling of a tool already known by its slug adds nothing."""
-        name = n.display_name(name)
-        slug = new_slug(name)
-        if slug not in self.resolver.tool_names:
-            self.tools.append((slug, name))
-            self.resolver.add_tool(slug, name)
-        return slug
-
-    def alias(self, spelling: str, tool: str) -> None:
-        """Every spelling seen, so that later files and reports can trace it."""
-        if spelling not in self.resolver.aliases:
-            self.aliases.append((spelling, tool))
-            self.resolver.add_alias(spelling, tool)
-
-    def write(self, db: sqlite_utils.Database, ingest_id: int) -> None:
-        """Add them all, teams and tools before the spellings that point at the tools."""
-        conn = db.conn
-        conn.executemany("insert into teams (slug, name, ingest_id) values (?, ?, ?)",
-                         [(slug, name, ingest_id) for slug, name in self.teams])
-        conn.executemany("insert into tools (slug, name, vendor, status, ingest_id) values (?, ?, null, 'unreviewed', ?)",
-                         [(slug, name, ingest_id) for slug, name in self.tools])
-        conn.executemany("insert or ignore into tool_aliases (alias, tool, ingest_id) values (?, ?, ?)",
-                         [(spelling, tool, ingest_id) for spelling, tool in self.aliases])
-
-
-def new_slug(name: str) -> str:
-    slug = n.slugify(name)
-    if not slug:
-        raise n.BadValue("a name needs at least one letter or digit")
-    return slug
 
 
 def _as_is(line: int, values: dict[str, object]) -> dict[str, object]:

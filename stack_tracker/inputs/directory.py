@@ -14,13 +14,14 @@ Nothing from it is written to the database but the teams it creates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
 
 from .. import normalise as n
-from ..database.names import Resolver, create_team
+from ..database.names import NewNames, Resolver
 from ..privacy import normalise_identifier
 from . import kinds as k
 from .catalog import ApplicationResolver
@@ -45,6 +46,8 @@ class Directory:
     # (so a login and an email of one person make one user_key)
     canonical: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # the teams it names that the database lacks (with --allow-new), created only once someone in them is counted
+    new_teams: NewNames | None = None
     created_teams: int = 0
 
     def person(self, identifier: str) -> tuple[str, str]:
@@ -54,12 +57,13 @@ class Directory:
         """
         return self.canonical.get(identifier, identifier), self.teams.get(identifier, UNASSIGNED)
 
-
-def ensure_unassigned_team(db: sqlite_utils.Database, ingest_id: int) -> None:
-    """The team people not in the directory are counted in; created when first needed."""
-    db.execute(
-        "insert or ignore into teams (slug, name, ingest_id) values (?, 'Unassigned', ?)", [UNASSIGNED, ingest_id]
-    )
+    def create_teams(self, db: sqlite_utils.Database, ingest_id: int, counted: Iterable[str]) -> None:
+        """Create the teams people were counted in that the database lacks: ``unassigned``, the directory's new ones."""
+        counted = set(counted)
+        if UNASSIGNED in counted:
+            db.execute("insert or ignore into teams (slug, name, ingest_id) values (?, 'Unassigned', ?)", [UNASSIGNED, ingest_id])
+        if self.new_teams is not None:
+            self.created_teams += self.new_teams.write(db, ingest_id, teams_in_use=counted)
 
 
 def created_names(applications: ApplicationResolver, directory: Directory) -> dict[str, int]:
@@ -82,10 +86,9 @@ def summary_of_people(unassigned_people: int, created: dict[str, int]) -> list[s
     return lines
 
 
-def load_directory(
-    db: sqlite_utils.Database, path: Path | None, *, ingest_id: int, allow_new: bool, sheet: str | None = None
-) -> Directory:
-    """Read a directory file, creating its unknown teams with ``allow_new``; inside the caller's transaction.
+def load_directory(db: sqlite_utils.Database, path: Path | None, *, allow_new: bool, sheet: str | None = None) -> Directory:
+    """Read a directory file; with ``allow_new`` its unknown teams become new teams, written to the
+    database (`Directory.create_teams`) only once the import has counted someone in them.
 
     A person listed in two teams stays in the first, with a warning naming
     both lines (never the person). Raises `IngestError` listing every problem.
@@ -93,8 +96,8 @@ def load_directory(
     if path is None:
         return Directory()
     path = Path(path)
-    directory = Directory(file=path.name)
     resolver = Resolver(db)
+    directory = Directory(file=path.name, new_teams=NewNames(resolver))
     problems = Problems(path.name)
     first_line: dict[str, int] = {}
     team_names: dict[str, str] = {}
@@ -117,7 +120,7 @@ def load_directory(
                 if not team_name:
                     problems.add(line, "team", None, "a value is required")
                     continue
-                team = _team(db, resolver, directory, problems, line, team_name, ingest_id=ingest_id, allow_new=allow_new)
+                team = _team(resolver, directory, problems, line, team_name, allow_new=allow_new)
                 if team is None:
                     continue
                 team_names.setdefault(team, team_name)
@@ -138,9 +141,9 @@ def _required_columns(headers: list[str], problems: Problems) -> tuple[list[str]
     return person_columns, team_column
 
 
-def _team(db: sqlite_utils.Database, resolver: Resolver, directory: Directory, problems: Problems, line: int,
-          team_name: str, *, ingest_id: int, allow_new: bool) -> str | None:
-    """The slug of a row's team, created with ``allow_new`` if unknown; None, with a problem noted, if it cannot be."""
+def _team(resolver: Resolver, directory: Directory, problems: Problems, line: int, team_name: str, *,
+          allow_new: bool) -> str | None:
+    """The slug of a row's team, a new one with ``allow_new`` if unknown; None, with a problem noted, if it cannot be."""
     team = resolver.team(team_name)
     if team is not None:
         return team
@@ -148,12 +151,10 @@ def _team(db: sqlite_utils.Database, resolver: Resolver, directory: Directory, p
         problems.add(line, "team", team_name, "unknown team: add it to the teams file first, or pass --allow-new to create it")
         return None
     try:
-        team, new = create_team(db, resolver, team_name, ingest_id)
+        return directory.new_teams.team(team_name)
     except n.BadValue as error:
         problems.add(line, "team", team_name, str(error))
         return None
-    directory.created_teams += new
-    return team
 
 
 def _add_person(directory: Directory, line: int, identifiers: list[str], team: str, first_line: dict[str, int],

@@ -51,7 +51,7 @@ from .. import normalise as n
 from ..errors import StackTrackerError
 from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .catalog import ApplicationResolver
-from .directory import UNASSIGNED, Directory, created_names, ensure_unassigned_team, load_directory, summary_of_people
+from .directory import UNASSIGNED, Directory, created_names, load_directory, summary_of_people
 from .readers import ReadError
 from .runs import counted_changes, logged_run
 from .sources import SOURCES, LogFile, reader
@@ -161,7 +161,7 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
         with logged_run(db, KIND, path.name) as run:
             result.ingest_id = run.id
             check_key(db, key)
-            directory = load_directory(db, directory_path, ingest_id=run.id, allow_new=allow_new)
+            directory = load_directory(db, directory_path, allow_new=allow_new)
             result.warnings += directory.warnings
             applications = ApplicationResolver(db, run.id, allow_new=allow_new)
             rollup = _Rollup(db)
@@ -176,7 +176,7 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
             result.skipped = dict(log.skipped)
             log.problems.raise_if_any()
             rollup.flush()
-            _write(db, rollup, run.id, result)
+            _write(db, directory, run.id, result)
             result.created = created_names(applications, directory)
             # Sign-ins change user_activity and sso usage in their own months only.
             months = {period for (period,) in db.execute("select distinct period from temp.login_months")}
@@ -305,15 +305,14 @@ def _drop_temporary_tables(db: sqlite_utils.Database) -> None:
         db.execute(f"drop table if exists temp.{table}")
 
 
-def _write(db: sqlite_utils.Database, rollup: _Rollup, ingest_id: int, result: LoginsResult) -> None:
+def _write(db: sqlite_utils.Database, directory: Directory, ingest_id: int, result: LoginsResult) -> None:
     """Merge the file's days into the database; recompute the months and the usage they touch."""
     _sum_days(db)
     _sum_months(db)
     _note_what_the_file_covers(db, result)
     if result.people == 0:
         return
-    if result.unassigned_people:
-        ensure_unassigned_team(db, ingest_id)
+    directory.create_teams(db, ingest_id, (team for (team,) in db.execute("select distinct team from temp.login_months")))
     _merge_days(db, ingest_id)
     with counted_changes(db, "user_activity") as counts:
         _merge_months(db, ingest_id)

@@ -37,7 +37,7 @@ from ..errors import StackTrackerError
 from ..privacy import normalise_identifier
 from . import kinds as k
 from .catalog import ApplicationResolver
-from .directory import UNASSIGNED, Directory, created_names, ensure_unassigned_team, load_directory, summary_of_people
+from .directory import UNASSIGNED, Directory, created_names, load_directory, summary_of_people
 from .readers import ReadError, open_source
 from .runs import Problems, counted_changes, logged_run
 from .sources import Timestamps
@@ -126,14 +126,13 @@ def import_users(
         applications = ApplicationResolver(db, run.id, allow_new=allow_new)
         tool_slug = _tool(applications, tool)
         result.tool = applications.resolver.tool_names.get(tool_slug, tool)
-        people = load_directory(db, Path(directory) if directory else None, ingest_id=run.id, allow_new=allow_new)
+        people = load_directory(db, Path(directory) if directory else None, allow_new=allow_new)
         result.warnings += people.warnings
         try:
             counts, sha256 = _count(path, result, people, window_start, date_format, sheet, progress)
         finally:
             run.rows_read = result.users
-        if result.unassigned_people:
-            ensure_unassigned_team(db, run.id)
+        people.create_teams(db, run.id, counts)
         _write(db, tool_slug, result, counts, run.id)
         result.created = created_names(applications, people)
         run.refresh({"usage"}, periods={result.period})  # one tool's month changed
