@@ -1,16 +1,21 @@
 """Import a vendor's user list: seats and active users, as the admin console knows them.
 
 Admin consoles export their users with a last login and a licence or role:
-Salesforce (``Username``, ``Email``, ``User License``, ``Profile``, ``Active``,
-``Last Login``), HubSpot (``Email``, ``Last login date``, ``Assigned role``,
-``Seats``), Adobe Admin Console (``Email``, ``Product Configurations``,
-``Admin Roles``) and the like. For one tool and one day (``as_of``) this gives,
-per team:
+Salesforce (a users report: ``Username``, ``Email``, ``User License``,
+``Profile``, ``Active``, ``Last Login``; the User object through SOQL or Data
+Loader: ``Username``, ``IsActive``, ``Profile.Name``,
+``Profile.UserLicense.Name``, ``LastLoginDate``), HubSpot (``Email``, ``Last
+login date``, ``Assigned role``, ``Seats``), Adobe Admin Console (``Email``,
+``Product Configurations``, ``Admin Roles``) and the like. For one tool and one
+day (``as_of``) this gives, per team:
 
 - **seats**: users holding a licence: the licence column is set and is not a
   free or empty one (``None``, ``Chatter Free``, ``View-only`` …); without a
-  licence column, every user whose role is not a free one (``View-only``);
-  without either, every user listed. Deactivated users hold none.
+  licence column, every user whose role or profile is not a free one
+  (``View-only``, ``Chatter Free User``); without either, every user listed.
+  Deactivated users (an active flag of ``false``, ``0``, ``inactive`` …) hold
+  none. A file without a licence column says what seats were counted from; a
+  file in which nobody holds a seat imports, and says why that may be.
 - **active users**: seat holders whose last login falls within ``active_days``
   days up to ``as_of`` (a login after ``as_of`` counts too). A file with no
   last-login column gives seats only, and says so.
@@ -50,15 +55,25 @@ COLUMNS = {
     "last_login": ("last login", "last login date", "last login time", "last logged in", "last active", "last activity",
                    "last active date", "last seen", "last sign in", "last signed in", "last accessed", "last access",
                    "last used", "lastlogindate", "last login (utc)"),
-    "licence": ("user license", "user licence", "license", "licence", "license type", "licence type", "seat", "seats",
-                "seat type", "assigned seat", "assigned seats", "paid seat", "product configurations", "product profiles",
-                "products", "product", "plan", "subscription", "license assigned"),
-    "role": ("role", "assigned role", "user role", "profile", "permission set", "permission sets", "admin roles",
-             "access level", "access"),
+    # Salesforce's API names the licence through the profile: Profile.UserLicense.Name
+    # (Profile_UserLicense_Name in some tools; its reports say "Profile: User License").
+    "licence": ("user license", "user licence", "profile.userlicense.name", "profile: user license", "license", "licence",
+                "license type", "licence type", "seat", "seats", "seat type", "assigned seat", "assigned seats", "paid seat",
+                "product configurations", "product profiles", "products", "product", "plan", "subscription",
+                "license assigned"),
+    # A profile before a role: in Salesforce the profile follows the licence (Chatter Free User),
+    # the role is a place in the hierarchy (CMO) that says nothing of one.
+    "role": ("profile", "profile.name", "role", "assigned role", "user role", "permission set", "permission sets",
+             "admin roles", "access level", "access"),
     "active": ("active", "is active", "status", "user status", "account status", "state", "enabled"),
 }
-NO_SEAT = re.compile(r"^(|-|none|no|n/?a|null|no (seat|license|licence)s?|unassigned|unlicen[sc]ed|view[ -]?only|viewer|"
-                     r".*\bfree\b.*)$", re.I)
+#: Values that name no licence at all.
+NO_LICENCE = r"|-|none|no|n/?a|null|no (seat|license|licence)s?|unassigned|unlicen[sc]ed"
+#: Licences and roles that cost nothing. Salesforce's no-cost user licences are Chatter Free and
+#: Chatter External, and the Guest User License of public sites; Chatter Only, Salesforce Platform
+#: and Salesforce Integration are paid.
+FREE = r"view[ -]?only|viewer|.*\b(free|chatter external|guest user licen[sc]e)\b.*"
+NO_SEAT = re.compile(f"^({NO_LICENCE}|{FREE})$", re.I)
 INACTIVE = {"inactive", "deactivated", "disabled", "suspended", "deleted", "removed", "false", "no", "0", "frozen",
             "locked", "archived", "blocked"}
 NEVER = {"", "never", "-", "n/a", "none", "null", "never logged in", "not yet"}
@@ -78,6 +93,9 @@ class UsersResult:
     seats: int = 0
     active: int | None = None
     deactivated: int = 0
+    without_seat: int = 0
+    # the licence (or role) values that held no seat, with how many enabled users had each
+    no_seat_values: dict[str, int] = field(default_factory=dict)
     teams: int = 0
     unassigned_people: int = 0
     inserted: int = 0
@@ -95,7 +113,12 @@ class UsersResult:
             + (f", {self.removed} removed" if self.removed else "") + ")"
         ]
         if self.deactivated:
-            lines.append(f"  {self.deactivated:,} deactivated users hold no seat")
+            one = self.deactivated == 1
+            lines.append(f"  {self.deactivated:,} deactivated {'user holds' if one else 'users hold'} no seat")
+        if self.without_seat:
+            one = self.without_seat == 1
+            lines.append(f"  {self.without_seat:,} {'user' if one else 'users'} without a paid licence "
+                         f"{'holds' if one else 'hold'} no seat")
         lines += summary_of_people(self.unassigned_people, self.created)
         return "\n".join(lines)
 
@@ -202,23 +225,63 @@ def _count(path: Path, result: UsersResult, people: Directory, window_start: str
         problems.add_error(error)
     problems.raise_if_any()
     _total(result, counts, unassigned)
+    _warn_if_nobody_holds_a_seat(result, columns)
     return counts, sha256
 
 
 def _columns(file: str, headers: list[str], empty: bool, problems: Problems, warnings: list[str]) -> dict[str, str]:
-    """Column -> the export's header for it; a problem without a user column or without users, a warning without last logins."""
+    """Column -> the export's header for it.
+
+    A problem without a user column or without users; a warning without a licence column or a last-login one.
+    """
     columns = k.find_columns(headers, COLUMNS)
     if "user" not in columns:
         problems.add(1, "user", None, f"required column not found (accepted headers: {', '.join(COLUMNS['user'])})")
     elif empty:
         problems.add(None, "file", None, "no users in the file")
-    elif "last_login" not in columns:
-        warnings.append(
-            f"{file}: no last-login column (accepted headers: {', '.join(COLUMNS['last_login'])}): "
-            "seats are counted, active users are left unknown"
-        )
+    else:
+        if "licence" not in columns:
+            accepted = ", ".join(COLUMNS["licence"])
+            warnings.append(f"{file}: no licence column (accepted headers: {accepted}): {_seats_from(columns)}")
+        if "last_login" not in columns:
+            warnings.append(
+                f"{file}: no last-login column (accepted headers: {', '.join(COLUMNS['last_login'])}): "
+                "seats are counted, active users are left unknown"
+            )
     return columns
 
+
+def _seats_from(columns: dict[str, str]) -> str:
+    """What seats are counted from in a file without a licence column, for its warning."""
+    users = "every enabled user" if "active" in columns else "every listed user"
+    if "role" in columns:
+        return f"seats counted from {columns['role']}: {users} whose role or profile is not a free one"
+    return f"{users} counted as a seat"
+
+
+def _warn_if_nobody_holds_a_seat(result: UsersResult, columns: dict[str, str]) -> None:
+    """A file of users none of whom holds a seat imports, with a warning naming what left them out."""
+    if not result.users or result.seats:
+        return
+    column = columns.get("licence") or columns.get("role")
+    causes = []
+    if result.deactivated:
+        causes.append(f"{result.deactivated:,} deactivated by {columns['active']}")
+    if result.without_seat:
+        seen = sorted(result.no_seat_values.items(), key=lambda item: (-item[1], item[0]))
+        values = ", ".join(f"{value or '(empty)'} ({users:,})" for value, users in seen[:5]) + (" …" if len(seen) > 5 else "")
+        causes.append(f"{result.without_seat:,} with no paid licence in {column}: {values}")
+    if result.deactivated == result.users:
+        hint = f"was the export filtered to deactivated users, or does {columns['active']} mean something else?"
+    elif result.deactivated:
+        hint = "was the export filtered to deactivated and free users?"
+    else:
+        hint = f"was the export filtered to free users, or is the paid licence in a column other than {column}?"
+    result.warnings.append(f"{result.file}: none of the {result.users:,} users holds a seat ({'; '.join(causes)}): {hint}")
+
+
+#: How many distinct licence values without a seat are tallied for the warning: a file is not made to grow memory.
+_NO_SEAT_VALUES_KEPT = 100
 
 #: What `_seat` gives for a user counted in no team: one holding no seat, or whose last login is no date.
 _NOT_COUNTED = object()
@@ -231,6 +294,10 @@ def _seat(line: int, record: dict, columns: dict[str, str], timestamps: Timestam
         result.deactivated += 1
         return _NOT_COUNTED
     if not _holds_seat(record, columns):
+        value = _text(record.get(columns.get("licence") or columns["role"]))
+        result.without_seat += 1
+        if value in result.no_seat_values or len(result.no_seat_values) < _NO_SEAT_VALUES_KEPT:
+            result.no_seat_values[value] = result.no_seat_values.get(value, 0) + 1
         return _NOT_COUNTED
     if "last_login" not in columns:
         return None
