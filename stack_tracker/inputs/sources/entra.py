@@ -7,7 +7,14 @@ Read as Microsoft Graph's ``signIn`` resource has them:
   such pages one per line;
 - the Entra admin center's JSON download (an array of sign-ins) and its CSV
   download (``Date (UTC)``, ``Username``, ``Application``, ``Status``,
-  ``Sign-in error code`` …), interactive and non-interactive alike.
+  ``Sign-in error code`` …), interactive and non-interactive alike;
+
+and as Azure Monitor writes them (the "Azure Monitor sign-in log schema"), when
+diagnostic settings send them to a storage account (``PT1H.json`` blobs: JSON
+Lines, or before November 2018 one ``{"records": [...]}`` object) or to Event
+Hubs (``{"records": [...]}`` messages, one per line). There each record wraps
+the sign-in in ``properties`` and says what kind it is in ``category``; its
+``time`` is the sign-in's, and ``resultType`` repeats the error code.
 
 Counted: sign-ins with ``status.errorCode`` 0, the application from
 ``appDisplayName``, the person from ``userPrincipalName``. Service-principal and
@@ -15,18 +22,37 @@ managed-identity sign-ins (``signInEventTypes``, or a service principal with no
 user) are skipped, as are failures and interruptions (an MFA prompt is error
 50074 until it is answered). A non-interactive sign-in of a person (a client
 refreshing its token) is that person using the application, and counts.
+Azure Monitor's categories say the same: ``SignInLogs`` and
+``NonInteractiveUserSignInLogs`` are people's, ``ServicePrincipalSignInLogs``
+and ``ManagedIdentitySignInLogs`` are not, and any other category (the
+``AuditLogs`` an Event Hub may carry alongside) is no sign-in at all.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
+from pathlib import Path
 from typing import Iterator
 
+from ..readers import sniff_encoding
 from .fields import find_column, text
-from .layouts import json_objects, sniff_format, table_records, with_headers
+from .layouts import json_lines, json_objects, sniff_format, table_records, with_headers
 from .log_file import LogFile, SignIn
 
 MACHINE_TYPES = {"serviceprincipal", "managedidentity"}
 NO_VALUE = {"", "none", "null", "n/a", "-"}
+MACHINES = "service principal and managed identity sign-ins"
+#: Azure Monitor's categories of sign-in log, by their name casefolded: None for
+#: people's sign-ins, which count; else why the record is left out.
+CATEGORIES: dict[str, str | None] = {
+    "signinlogs": None,
+    "noninteractiveusersigninlogs": None,
+    "serviceprincipalsigninlogs": MACHINES,
+    "managedidentitysigninlogs": MACHINES,
+}
+#: How a file of Azure Monitor records begins when it is one object wrapping them.
+_RECORDS_FIRST = re.compile(r'[\ufeff \t\r\n]*\{[ \t\r\n]*"records"[ \t\r\n]*:')
 
 
 def sign_ins(log: LogFile) -> Iterator[SignIn]:
@@ -35,10 +61,46 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
     if layout in ("csv", "tsv", "xlsx"):
         yield from _from_table(log, layout)
         return
-    for line, record in json_objects(log, layout, member="value"):
-        sign_in = _from_record(log, line, record)
+    for line, record in _json_records(log, layout):
+        # Runs once per sign-in: an Azure Monitor record is told from a Graph
+        # signIn by its "properties" object, which Graph's resource has not.
+        properties = record.get("properties")
+        if properties.__class__ is dict:
+            sign_in = _from_monitor_record(log, line, record, properties)
+        else:
+            sign_in = _from_record(log, line, record)
         if sign_in is not None:
             yield sign_in
+
+
+def _json_records(log: LogFile, layout: str) -> Iterator[tuple[int, dict]]:
+    """The records of a JSON log: Graph's ``value`` pages and Azure Monitor's ``records`` wrappers opened up.
+
+    A file that is one object is streamed through the one array it wraps,
+    told from how it begins; JSON Lines may hold either kind of page, or bare
+    records, on any line.
+    """
+    if layout != "lines":
+        wrapper = "records" if layout == "object" and _begins_with_records(log.path) else "value"
+        yield from json_objects(log, layout, member=wrapper)
+        return
+    for line, record in json_lines(log):
+        items = record.get("value")
+        if items.__class__ is not list:
+            items = record.get("records")
+            if items.__class__ is not list:
+                yield line, record
+                continue
+        for item in items:
+            if item.__class__ is dict:
+                yield line, item
+
+
+def _begins_with_records(path: Path) -> bool:
+    """Whether the file is an object whose first member is ``records``, as Azure Monitor writes it."""
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    return _RECORDS_FIRST.match(codecs.decode(head, sniff_encoding(head), errors="replace")) is not None
 
 
 def _from_record(log: LogFile, line: int, record: dict) -> SignIn | None:
@@ -49,11 +111,11 @@ def _from_record(log: LogFile, line: int, record: dict) -> SignIn | None:
         types = ()  # not the list Graph writes: nothing to tell a machine from a person by
     user = record.get("userPrincipalName")
     if any(str(kind).casefold() in MACHINE_TYPES for kind in types):
-        log.skipped["service principal and managed identity sign-ins"] += 1
+        log.skipped[MACHINES] += 1
         return None
     if not user or not isinstance(user, str):
         if record.get("servicePrincipalId") or record.get("servicePrincipalName") or record.get("managedServiceIdentity"):
-            log.skipped["service principal and managed identity sign-ins"] += 1
+            log.skipped[MACHINES] += 1
         else:
             log.skipped["sign-ins without a user"] += 1
         return None
@@ -70,6 +132,63 @@ def _from_record(log: LogFile, line: int, record: dict) -> SignIn | None:
     if time is None:
         return None
     return line, user, application, time
+
+
+def _from_monitor_record(log: LogFile, line: int, record: dict, properties: dict) -> SignIn | None:
+    category = record.get("category")
+    # Runs once per record: the two categories that count, spelt as Azure spells them, cost two comparisons.
+    if category != "SignInLogs" and category != "NonInteractiveUserSignInLogs":
+        reason = _category_left_out(category)
+        if reason is not None:
+            log.skipped[reason] += 1
+            return None
+    user = properties.get("userPrincipalName")
+    if user.__class__ is not str or not user:
+        if properties.get("servicePrincipalId") or properties.get("servicePrincipalName") or properties.get("managedIdentityType"):
+            log.skipped[MACHINES] += 1
+        else:
+            log.skipped["sign-ins without a user"] += 1
+        return None
+    # resultType repeats status.errorCode; either one not 0 is a failure, and a
+    # record that has neither says nothing of success.
+    result = record.get("resultType")
+    status = properties.get("status")
+    error_code = status.get("errorCode") if status.__class__ is dict else None
+    if (result is None and error_code is None) or (result is not None and not _is_zero(result)) \
+            or (error_code is not None and not _is_zero(error_code)):
+        log.skipped["failed or interrupted sign-ins"] += 1
+        return None
+    application = properties.get("appDisplayName")
+    if application.__class__ is not str or not application:
+        log.skipped["sign-ins without an application"] += 1
+        return None
+    time = record.get("time")
+    if time is not None:
+        time = log.utc(line, "time", time)
+    else:
+        time = log.utc(line, "properties.createdDateTime", properties.get("createdDateTime"))
+    if time is None:
+        return None
+    return line, user, application, time
+
+
+def _category_left_out(category: object) -> str | None:
+    """Why a record of this Azure Monitor category is left out (None: it counts).
+
+    A record without a category is judged by what it holds, as a Graph signIn is.
+    """
+    if category is None:
+        return None
+    if category.__class__ is not str:
+        return "other events"
+    return CATEGORIES.get(category.casefold(), "other events")
+
+
+def _is_zero(code: object) -> bool:
+    """Whether an error code, as a number or as text, is 0: success."""
+    if code.__class__ is str:
+        return code.strip() == "0"
+    return code.__class__ is int and code == 0
 
 
 def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
