@@ -615,3 +615,39 @@ def test_applications_named_in_other_scripts_stay_apart(org_db, tmp_path):
     assert rows(org_db, "select tool, count(*) as people from user_activity where tool not glob '[a-z]*' group by tool order by tool") == [
         {"tool": "битрикс24", "people": 1}, {"tool": "яндекс-метрика", "people": 1}, {"tool": "百度统计", "people": 1},
     ]
+
+
+def test_a_file_whose_every_sign_in_failed_says_so(org_db, tmp_path):
+    failed = write(tmp_path / "proxy.csv", "user,app,time,outcome\n"
+                   "jane.doe@example.com,Salesforce,2024-03-05T09:00:00Z,failure\n"
+                   "raj@example.com,HubSpot,2024-03-06T09:00:00Z,denied\n")
+    result = run("import-logins", org_db, failed, "--source", "csv")
+    assert ("warning: proxy.csv: no sign-in was counted: all 2 records were left out, all of them as failed sign-ins: "
+            "every sign-in in the file failed") in result.output
+
+
+def test_a_file_of_other_events_names_the_source_as_the_likely_cause(org_db, tmp_path):
+    # Okta events, none of them a sign-in to an application (session starts, a password change, and one SSO that failed).
+    events = [
+        {"eventType": "user.session.start", "published": "2024-03-05T09:00:00Z", "outcome": {"result": "SUCCESS"},
+         "actor": {"type": "User", "alternateId": "jane.doe@example.com"}},
+        {"eventType": "user.account.update_password", "published": "2024-03-05T09:01:00Z", "outcome": {"result": "SUCCESS"},
+         "actor": {"type": "User", "alternateId": "jane.doe@example.com"}},
+        {"eventType": "user.session.start", "published": "2024-03-06T09:00:00Z", "outcome": {"result": "SUCCESS"},
+         "actor": {"type": "User", "alternateId": "raj@example.com"}},
+    ]
+    log = write(tmp_path / "okta.jsonl", "".join(json.dumps(event) + "\n" for event in events))
+    result = run("import-logins", org_db, log, "--source", "okta")
+    assert "0 successful sign-ins" in result.output
+    assert ("warning: okta.jsonl: no sign-in was counted: all 3 records were left out, all of them as other events: "
+            "the file holds none of the sign-in events this source writes: is --source okta right for it?") in result.output
+
+
+def test_sign_ins_all_outside_the_window_point_at_since_and_until(org_db):
+    result = import_logins(org_db, "okta-system-log.json", source="okta", extra=["--since", "2030-01-01"])
+    assert "no sign-in was counted: all " in result.output
+    assert "as sign-ins outside --since/--until: check --since and --until" in result.output
+
+
+def test_a_file_with_sign_ins_counted_has_no_such_warning(org_db):
+    assert "no sign-in was counted" not in import_logins(org_db, "okta-system-log.json", source="okta").output

@@ -175,6 +175,7 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
                 run.rows_read = result.sign_ins
             result.skipped = dict(log.skipped)
             log.problems.raise_if_any()
+            result.warnings += nothing_counted(result)
             rollup.flush()
             _write(db, directory, run.id, result)
             result.created = created_names(applications, directory)
@@ -185,6 +186,31 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
             return result
     finally:
         _drop_temporary_tables(db)
+
+
+#: Why a file may have had every record left out, by the reason most of them were.
+_LIKELY_CAUSES = {
+    "other events": "the file holds none of the sign-in events this source writes: is --source {source} right for it?",
+    "failed sign-ins": "every sign-in in the file failed",
+    "failed or interrupted sign-ins": "every sign-in in the file failed",
+    "sign-ins without a user": "no record names a person: are these service accounts' sign-ins, or a log exported "
+                               "in a shape stack-tracker does not read?",
+    "sign-ins outside --since/--until": "check --since and --until",
+}
+
+
+def nothing_counted(result: LoginsResult) -> list[str]:
+    """A warning for a file of which no sign-in was counted, naming the likely cause: never a quiet zero."""
+    if result.sign_ins:
+        return []
+    reasons = {**result.skipped, "sign-ins outside --since/--until": result.outside_window}
+    left_out = sum(reasons.values())
+    if not left_out:
+        return [f"{result.file}: no sign-in was counted: the file holds no records; is it the right file?"]
+    reason, count = max(reasons.items(), key=lambda item: item[1])
+    cause = _LIKELY_CAUSES.get(reason, "is --source {source} right for this file?").format(source=result.source)
+    return [f"{result.file}: no sign-in was counted: all {left_out:,} records were left out, "
+            f"{'all' if count == left_out else f'{count:,}'} of them as {reason}: {cause}"]
 
 
 def _read(log: LogFile, source: str, key: PseudonymKey, directory: Directory, applications: ApplicationResolver,
