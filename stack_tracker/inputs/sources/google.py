@@ -3,10 +3,12 @@
 Read as the Reports API's ``activities`` resource has them
 (``GET admin/reports/v1/activity/users/all/applications/{login|saml|token}``):
 a page object whose ``items`` array holds the activities, one file per page or
-one page per line, an array of activities, or activities one per line. Also the
-admin console's CSV export of the same reports (Reporting › Audit and
-investigation › SAML, OAuth or User log events): ``Event``, ``Actor``, ``Date``,
-``Application name`` or ``App name``.
+one page per line, an array of activities, or activities one per line. Log
+exporters and SIEM pipelines that write activities one per line often write
+an activity's ``events`` as a single object rather than a list: it is read as
+a list of one. Also the admin console's CSV export of the same reports
+(Reporting › Audit and investigation › SAML, OAuth or User log events):
+``Event``, ``Actor``, ``Date``, ``Application name`` or ``App name``.
 
 Counted, one per event of an activity (the application's name comes from the
 event's parameters):
@@ -17,7 +19,8 @@ event's parameters):
 
 Failures, logouts, challenges, revocations and API calls an app makes on its
 own (``token`` ``activity``) are skipped, as are activities with no person
-(``callerType`` other than ``USER``, or no ``email``).
+(``callerType`` other than ``USER``, or no ``email``) and activities with no
+events at all.
 """
 
 from __future__ import annotations
@@ -53,18 +56,23 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
 
 def _from_activity(log: LogFile, line: int, activity: dict) -> Iterator[SignIn]:
     # A field of an unexpected kind (an actor that is a string, events that are
-    # an object) is read as absent, never as a reason to stop the import.
+    # a number) is read as absent, never as a reason to stop the import.
     identity, actor, events = _object(activity.get("id")), _object(activity.get("actor")), activity.get("events")
-    if not isinstance(events, list):
+    if events.__class__ is dict:
+        events = (events,)  # one activity per line, as exporters write it: its one event
+    elif events.__class__ is not list:
         events = ()
     email = actor.get("email")
     if not email or not isinstance(email, str) or actor.get("callerType", "USER") != "USER":
         log.skipped["activities without a person"] += len(events) or 1
         return
+    if not events:
+        log.skipped["activities without events"] += 1
+        return
     time = None
     for event in events:
-        if not isinstance(event, dict):
-            continue
+        if event.__class__ is not dict:
+            event = {}  # read as an event of no kind: counted below with the other events
         listed = event.get("parameters")
         parameters = {
             parameter.get("name"): parameter.get("value", parameter.get("multiValue"))
