@@ -184,3 +184,15 @@ def test_no_name_from_the_records_reaches_the_database(org_db):
     stored = b"".join(Path(f"{org_db}{suffix}").read_bytes().lower() for suffix in ("", "-wal") if Path(f"{org_db}{suffix}").exists())
     for identifier in (*PEOPLE.values(), "jane doe", "raj patel", "6e8a4c2f-31b5-4f0e-9d7a-2b1c3d4e5f60", "203.0.113.41"):
         assert identifier.encode() not in stored, identifier
+
+
+@pytest.mark.parametrize("newline", ["\n", ""])
+def test_a_single_graph_sign_in_on_one_line_is_a_log_of_one(org_db, tmp_path, newline):
+    """A Graph signIn alone, with or without a line end: a file of one record, whatever it is taken for."""
+    sign_in = {"id": "66ea54eb-6301-4ee5-be62-ff5a759b0100", "createdDateTime": "2024-03-05T09:12:44Z",
+               "userPrincipalName": "jane.doe@example.com", "appDisplayName": "Azure Portal", "status": {"errorCode": 0}}
+    result = import_logins(org_db, write(tmp_path / "one.json", json.dumps(sign_in) + newline))
+    assert "one.json: 1 successful sign-ins by 1 person to 1 tool, 2024-03" in result.output
+    assert rows(org_db, "select tool, active_days, events from user_activity") == [
+        {"tool": "azure-portal", "active_days": 1, "events": 1}
+    ]

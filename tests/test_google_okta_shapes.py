@@ -118,6 +118,25 @@ def test_google_activities_with_nothing_to_count_are_counted_by_reason(org_db, t
     ]
 
 
+@pytest.mark.parametrize("layout", ["pretty", "one line, no line end"])
+def test_a_single_google_activity_is_a_log_of_one(org_db, tmp_path, layout):
+    """Line 2 of the fixture alone: jane's SAML sign-in to Slack on 2024-03-05."""
+    activity_of_jane = json.loads((SHAPES / "google-activities-one-per-line.jsonl").read_text().splitlines()[1])
+    text = json.dumps(activity_of_jane, indent=2 if layout == "pretty" else None)
+    result = import_logins(org_db, write(tmp_path / "one.json", text), source="google")
+    assert "one.json: 1 successful sign-ins by 1 person to 1 tool, 2024-03; wrote 1 person-months (1 new, 0 updated)" in result.output
+    assert activity(org_db) == [("slack", "jane", "2024-03", "unassigned", 1, 1, "2024-03-05T09:12:44Z")]
+
+
+def test_a_reports_api_page_with_no_activities_counts_none_and_says_so(org_db, tmp_path):
+    """The API leaves ``items`` out of a page when nothing happened."""
+    page = write(tmp_path / "quiet.json", json.dumps({"kind": "admin#reports#activities", "etag": '"Jk9Tz2f1bQ"'}, indent=2))
+    result = import_logins(org_db, page, source="google")
+    assert "quiet.json: 0 successful sign-ins by 0 people to 0 tools" in result.output
+    assert "quiet.json: no sign-in was counted: the file holds no records" in result.output
+    assert rows(org_db, "select count(*) as n from user_activity") == [{"n": 0}]
+
+
 # ---------------------------------------------------------------------------
 # Okta: a single LogEvent, an event hook's delivery
 
@@ -177,6 +196,27 @@ def test_an_object_that_is_no_system_log_names_what_was_expected(org_db, tmp_pat
     assert "Traceback" not in result.output
     assert content_hash(org_db, exclude=("ingests",)) == before
     assert rows(org_db, "select file, status from ingests order by id desc limit 1") == [{"file": name, "status": "failed"}]
+
+
+def test_a_problem_in_an_event_hook_delivery_names_the_events_own_line(org_db, tmp_path):
+    """The delivery's events are streamed from the file, each numbered by the line its object starts on."""
+    hook = json.loads((SHAPES / "okta-event-hook.json").read_text())
+    third = hook["data"]["events"][2]  # raj's sign-in to Slack, the one that succeeded
+    third["published"] = "the fifth of March"
+    lines = json.dumps(hook, indent=2).splitlines()
+    # The event's "{" is the line before its first member, "uuid".
+    line = next(number for number, text in enumerate(lines, start=1) if third["uuid"] in text) - 1
+    assert lines[line - 1].strip() == "{"
+    result = import_logins(org_db, write(tmp_path / "hook.json", "\n".join(lines)), source="okta", exit_code=1)
+    assert f"hook.json:{line}: published: " in result.output and "the fifth of March" in result.output
+
+
+def test_an_object_naming_a_field_twice_is_refused(org_db, tmp_path):
+    """Readers differ on which of the two values counts: neither is taken."""
+    text = (SHAPES / "okta-single-logevent.json").read_text().rstrip().removesuffix("}") + ', "eventType": "user.session.start"\n}\n'
+    result = import_logins(org_db, write(tmp_path / "twice.json", text), source="okta", exit_code=1)
+    assert 'the field "eventType" is given twice in one object; keep one' in result.output
+    assert rows(org_db, "select count(*) as n from user_activity") == [{"n": 0}]
 
 
 def test_an_okta_object_cut_off_says_so(org_db, tmp_path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Iterator
+from typing import Callable, Generator, Iterator
 
 import orjson
 
@@ -32,6 +32,9 @@ LONE_SURROGATE = "a \\u escape stands for half a character (a lone surrogate), w
 #: Why JSON that reads is refused all the same (`RefusedJson`).
 TOO_DEEP = f"lists and objects nested more than {MAX_DEPTH} deep, which no export writes: is the file damaged?"
 NUL_ESCAPE = "a \\u0000 escape: a NUL character, which text never holds"
+#: Where an object may hold its array of records: paths of member names, such as
+#: ``(("value",), ("data", "events"))``.
+Wrappers = tuple[tuple[str, ...], ...]
 
 
 def parse_json(content: bytes | str) -> object:
@@ -91,10 +94,14 @@ def _named_once(pairs: list[tuple[str, object]]) -> dict:
     if len(value) < len(pairs):
         seen: set[str] = set()
         name = next(name for name, _ in pairs if name in seen or seen.add(name))
-        # Shown as JSON writes it, with anything UTF-8 cannot carry (half a character) escaped.
-        shown = json.dumps(name, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
-        raise RefusedJson(f"the field {shown} is given twice in one object; keep one")
+        raise RefusedJson(_given_twice(name))
     return value
+
+
+def _given_twice(name: str) -> str:
+    # Shown as JSON writes it, with anything UTF-8 cannot carry (half a character) escaped.
+    shown = json.dumps(name, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8")
+    return f"the field {shown} is given twice in one object; keep one"
 
 
 def _refuse_what_no_text_holds(value: object, text: str) -> None:
@@ -236,10 +243,16 @@ class _JsonText:
             yield line, _object_or_error(self.name, line, self.value())
             expect_value = False
 
-    def member_objects(self, member: str) -> Iterator[tuple[int, Record]]:
-        """The objects of the array ``member`` of the object whose ``{`` is the next character."""
+    def wrapped_objects(self, wrappers: Wrappers) -> Generator[tuple[int, Record], None, Record | None]:
+        """The objects of the arrays at ``wrappers`` in the object whose ``{`` is the next character.
+
+        A wrapper is a path of member names: ``("value",)`` for a Graph page,
+        ``("data", "events")`` for an object nested in it. The arrays are
+        streamed however long they are. Returns None when the object held one,
+        else the object itself, read whole (it is then no wrapper but a record).
+        """
         self.position += 1
-        found = False
+        held: Record | None = {}  # the object's other members, until an array is found in it
         first = True
         while True:
             char = self.peek()
@@ -247,34 +260,56 @@ class _JsonText:
                 raise self.error("the JSON object is not closed: the file ends early")
             if char == "}":
                 self.position += 1
-                break
+                return held
             if not first:
                 if char != ",":
                     raise self.error("expected ',' or '}' between the object's members")
                 self.position += 1
                 self.peek()
+            first = False
             key = self.value()
             if not isinstance(key, str) or self.peek() != ":":
                 raise self.error("expected a member name and ':'")
             self.position += 1
-            if self.peek() == "[" and key == member:
-                found = True
+            within = tuple(path[1:] for path in wrappers if path[0] == key)
+            char = self.peek()
+            if char == "[" and () in within:
+                held = None
                 yield from self.objects()
+                continue
+            inner = tuple(path for path in within if path)
+            if char == "{" and inner:
+                value = yield from self.wrapped_objects(inner)
+                if value is None:
+                    held = None
             else:
-                self.value()
-            first = False
-        if not found:
-            raise ReadError(self.name, 1, f'expected a JSON array of objects, or an object with a "{member}" array')
+                value = self.value()
+            if held is not None:
+                if key in held:
+                    raise self.error(_given_twice(key))
+                held[key] = value
 
 
-def json_array_records(source: Source, text: io.TextIOBase, member: str | None = None) -> Iterator[tuple[int, Record]]:
-    """Stream the objects of a top-level JSON array (or of its ``member``) without loading the whole file."""
+def json_array_records(source: Source, text: io.TextIOBase, wrappers: Wrappers = (),
+                       lone: Callable[[int, Record], None] | None = None) -> Iterator[tuple[int, Record]]:
+    """Stream the objects of a top-level JSON array without loading the whole file.
+
+    With ``wrappers`` (paths of member names, see `_JsonText.wrapped_objects`),
+    the file may also be an object holding the array there, as an API page
+    does, or an object that holds none: then it is the one record, once
+    ``lone`` (given the line it starts on) has not refused it.
+    """
     stream = _JsonText(source, text)
     char = stream.peek()
     if char is None:
         raise ReadError(stream.name, 1, "the file is empty: expected a JSON array of objects")
-    if char == "{" and member:
-        yield from stream.member_objects(member)
+    if char == "{" and wrappers:
+        line = stream.line
+        whole = yield from stream.wrapped_objects(wrappers)
+        if whole is not None:
+            if lone:
+                lone(line, whole)
+            yield line, whole
     elif char != "[":
         found = "an object" if char == "{" else "something else"
         raise stream.error(f"expected a JSON array of objects ([{{...}}, ...]), found {found}")

@@ -18,16 +18,17 @@ from __future__ import annotations
 import codecs
 import io
 from pathlib import Path
+from typing import Callable
 
 from ..errors import StackTrackerError
 from .csv_text import csv_records
 from .hashing import CountingReader
-from .json_text import RefusedJson, json_array_records, json_lines_records, parse_json
-from .source_file import CHUNK, ReadError, Source, open_file
+from .json_text import RefusedJson, Wrappers, json_array_records, json_lines_records, parse_json
+from .source_file import CHUNK, ReadError, Record, Source, open_file
 from .workbooks import open_spreadsheet
 
 __all__ = [
-    "CHUNK", "EXTENSIONS", "FORMATS", "ReadError", "RefusedJson", "Source",
+    "CHUNK", "EXTENSIONS", "FORMATS", "ReadError", "RefusedJson", "Source", "Wrappers",
     "detect_format", "open_source", "open_text", "parse_json", "sniff_encoding",
 ]
 
@@ -87,20 +88,23 @@ BINARY_SIGNATURES = {
 }
 
 
-def open_source(path: Path, fmt: str | None = None, *, sheet: str | None = None, member: str | None = None) -> Source:
+def open_source(path: Path, fmt: str | None = None, *, sheet: str | None = None, wrappers: Wrappers = (),
+                lone: Callable[[int, Record], None] | None = None) -> Source:
     """Open ``path`` for streaming its records; the format comes from ``fmt`` or the extension.
 
     ``sheet`` picks a spreadsheet's worksheet by name (default: the first).
-    ``member`` lets a JSON file be an object whose ``member`` is the array of
-    records, as API responses are (``{"value": [...], "@odata.nextLink": ...}``);
-    a plain array is read as usual.
+    ``wrappers`` lets a JSON file be an object holding the array of records
+    at one of these paths of member names, as API responses are
+    (``{"value": [...], "@odata.nextLink": ...}``), or an object holding none,
+    which is then the one record if ``lone`` does not refuse it
+    (`json_text.json_array_records`); a plain array is read as usual.
     """
     fmt = detect_format(path, fmt)
     if fmt == "xlsx":
         return open_spreadsheet(path, sheet)
     source, text = open_text(path, fmt)
     if fmt == "json":
-        source.records = json_array_records(source, text, member)
+        source.records = json_array_records(source, text, wrappers, lone)
     else:
         source.records = TEXT_READERS[fmt](source, text)
     return source

@@ -30,14 +30,10 @@ and ``ManagedIdentitySignInLogs`` are not, and any other category (the
 
 from __future__ import annotations
 
-import codecs
-import re
-from pathlib import Path
 from typing import Iterator
 
-from ..readers import sniff_encoding
 from .fields import find_column, text
-from .layouts import json_lines, json_objects, sniff_format, table_records, with_headers
+from .layouts import json_objects, sniff_format, table_records, with_headers
 from .log_file import LogFile, SignIn
 
 MACHINE_TYPES = {"serviceprincipal", "managedidentity"}
@@ -51,8 +47,12 @@ CATEGORIES: dict[str, str | None] = {
     "serviceprincipalsigninlogs": MACHINES,
     "managedidentitysigninlogs": MACHINES,
 }
-#: How a file of Azure Monitor records begins when it is one object wrapping them.
-_RECORDS_FIRST = re.compile(r'[\ufeff \t\r\n]*\{[ \t\r\n]*"records"[ \t\r\n]*:')
+#: Where an object holds sign-ins rather than is one: a Graph page's ``value``, Azure Monitor's ``records``.
+WRAPPERS = (("value",), ("records",))
+EXPECTED = ("expected Entra ID sign-ins: a Graph API page (its value array), an array of sign-ins, "
+            "Azure Monitor records (one per line, or a records array), or a single sign-in")
+#: Fields that only a sign-in (Graph's, or an Azure Monitor record) holds at its top.
+_SIGN_IN_FIELDS = ("createdDateTime", "userPrincipalName", "appDisplayName", "status", "properties")
 
 
 def sign_ins(log: LogFile) -> Iterator[SignIn]:
@@ -61,7 +61,7 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
     if layout in ("csv", "tsv", "xlsx"):
         yield from _from_table(log, layout)
         return
-    for line, record in _json_records(log, layout):
+    for line, record in json_objects(log, layout, WRAPPERS, expected=EXPECTED, is_record=_is_sign_in):
         # Runs once per sign-in: an Azure Monitor record is told from a Graph
         # signIn by its "properties" object, which Graph's resource has not.
         properties = record.get("properties")
@@ -73,34 +73,8 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
             yield sign_in
 
 
-def _json_records(log: LogFile, layout: str) -> Iterator[tuple[int, dict]]:
-    """The records of a JSON log: Graph's ``value`` pages and Azure Monitor's ``records`` wrappers opened up.
-
-    A file that is one object is streamed through the one array it wraps,
-    told from how it begins; JSON Lines may hold either kind of page, or bare
-    records, on any line.
-    """
-    if layout != "lines":
-        wrapper = "records" if layout == "object" and _begins_with_records(log.path) else "value"
-        yield from json_objects(log, layout, member=wrapper)
-        return
-    for line, record in json_lines(log):
-        items = record.get("value")
-        if items.__class__ is not list:
-            items = record.get("records")
-            if items.__class__ is not list:
-                yield line, record
-                continue
-        for item in items:
-            if item.__class__ is dict:
-                yield line, item
-
-
-def _begins_with_records(path: Path) -> bool:
-    """Whether the file is an object whose first member is ``records``, as Azure Monitor writes it."""
-    with open(path, "rb") as file:
-        head = file.read(4096)
-    return _RECORDS_FIRST.match(codecs.decode(head, sniff_encoding(head), errors="replace")) is not None
+def _is_sign_in(value: dict) -> bool:
+    return any(field in value for field in _SIGN_IN_FIELDS)
 
 
 def _from_record(log: LogFile, line: int, record: dict) -> SignIn | None:

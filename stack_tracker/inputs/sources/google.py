@@ -32,6 +32,12 @@ from .layouts import json_objects, sniff_format, table_records, with_headers
 from .log_file import LogFile, SignIn
 
 GOOGLE_WORKSPACE = "Google Workspace"
+#: Where a Reports API page holds its activities.
+WRAPPERS = (("items",),)
+#: A page's kind: a page with no activities has no ``items`` at all.
+PAGE = "admin#reports#activities"
+EXPECTED = ("expected Google Workspace activities: a Reports API page (its items array), an array of activities, "
+            "activities one per line, or a single activity")
 #: applicationName -> (the event that is a sign-in, the parameter naming the application)
 SIGN_IN_EVENTS = {
     "saml": ("login_success", "application_name"),
@@ -50,8 +56,14 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
     if layout in ("csv", "tsv", "xlsx"):
         yield from _from_table(log, layout)
         return
-    for line, activity in json_objects(log, layout, member="items"):
-        yield from _from_activity(log, line, activity)
+    for line, activity in json_objects(log, layout, WRAPPERS, expected=EXPECTED, is_record=_is_activity):
+        if activity.get("kind") != PAGE:
+            yield from _from_activity(log, line, activity)
+
+
+def _is_activity(value: dict) -> bool:
+    """Whether an object read whole is an activity, or a page of none."""
+    return "events" in value or "actor" in value or value.get("kind") == PAGE
 
 
 def _from_activity(log: LogFile, line: int, activity: dict) -> Iterator[SignIn]:

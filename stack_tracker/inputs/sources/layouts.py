@@ -10,9 +10,9 @@ import codecs
 import itertools
 import json
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from ..readers import CHUNK, ReadError, RefusedJson, open_source, open_text, parse_json, sniff_encoding
+from ..readers import CHUNK, ReadError, RefusedJson, Wrappers, open_source, open_text, parse_json, sniff_encoding
 from ..source_file import decoding_error
 from .log_file import LogFile
 
@@ -51,24 +51,57 @@ def sniff_format(path: Path) -> str:
     return "tsv" if path.suffix.lower() in (".tsv", ".tab") else "csv"
 
 
-def json_objects(log: LogFile, layout: str, member: str) -> Iterator[tuple[int, dict]]:
-    """The objects of a JSON log, whatever its layout; pages (objects with a ``member`` array) are opened up."""
+def json_objects(log: LogFile, layout: str, wrappers: Wrappers, *, expected: str,
+                 is_record: Callable[[dict], bool]) -> Iterator[tuple[int, dict]]:
+    """The records of a JSON log, whatever its layout.
+
+    An object holding the records in an array at one of ``wrappers`` (paths of
+    member names: an API page's ``value``, an event hook's ``data.events``) is
+    opened up, be it the whole file (its array streamed however long) or one
+    line of JSON Lines; any other object is a record itself. A file that is
+    one object holding no such array, and which ``is_record`` does not take for
+    a record, is refused, saying what was ``expected`` and what it holds.
+    """
     if layout == "lines":
-        yield from _page_items(json_lines(log), member)
+        yield from opened(log, json_lines(log), wrappers)
         return
-    log.source = open_source(log.path, "json", member=member)
-    yield from _page_items(log.source.records, member)
+
+    def lone(line: int, value: dict) -> None:
+        if not is_record(value):
+            raise ReadError(log.name, line, f"{expected}; found {_members(value)}")
+
+    log.source = open_source(log.path, "json", wrappers=wrappers, lone=lone)
+    records = log.source.records
+    yield from records if layout == "object" else opened(log, records, wrappers)
 
 
-def _page_items(records: Iterator[tuple[int, dict]], member: str) -> Iterator[tuple[int, dict]]:
+def opened(log: LogFile, records: Iterator[tuple[int, dict]], wrappers: Wrappers) -> Iterator[tuple[int, dict]]:
+    """Each record, or the objects it holds in an array at one of ``wrappers`` (numbered by the record's line).
+
+    What such an array holds that is no object is counted as one of the ``other events``.
+    """
     for line, record in records:
-        items = record.get(member)
-        if isinstance(items, list):
-            for item in items:
-                if isinstance(item, dict):
-                    yield line, item
+        for path in wrappers:
+            items = record
+            for name in path:
+                items = items.get(name) if items.__class__ is dict else None
+            if items.__class__ is list:
+                for item in items:
+                    if item.__class__ is dict:
+                        yield line, item
+                    else:
+                        log.skipped["other events"] += 1
+                break
         else:
             yield line, record
+
+
+def _members(value: dict) -> str:
+    """What an object holds, for a person to recognise it by."""
+    if not value:
+        return "an empty object"
+    names = list(value)
+    return "an object with " + ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
 
 
 #: What `json_lines` looks for in a line: newline, backslash, braces, and the ends of a whole object.

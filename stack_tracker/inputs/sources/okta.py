@@ -6,8 +6,8 @@ Read as Okta's LogEvent schema has them (``GET /api/v1/logs``):
 - JSON Lines, one LogEvent per line, as API pagers and SIEM exports write them;
 - a single LogEvent, as Okta's documentation shows one;
 - an event hook's delivery, whose ``data.events`` array holds the LogEvents, one
-  file per delivery or one delivery per line (an event delivered this way is
-  numbered by the line its delivery starts on);
+  file per delivery (streamed, each event numbered by its own line) or one
+  delivery per line (each event numbered by the line of its delivery);
 - the admin console's "Download CSV" of the System Log, whose columns flatten
   the LogEvent (``event_type``, ``actor.alternate_id``, ``outcome.result``,
   ``target0.type``, ``target0.display_name`` …; camelCase and ``target[0]``
@@ -25,13 +25,15 @@ import json
 import re
 from typing import Iterator
 
-from ..readers import ReadError, RefusedJson, open_text, parse_json
+from ..readers import ReadError, RefusedJson, parse_json
 from .fields import field_key, find_column, text
 from .layouts import json_lines, json_objects, sniff_format, table_records, with_headers
 from .log_file import LogFile, SignIn
 
 SSO = "user.authentication.sso"
 _TARGET_COLUMN = re.compile(r"^targets?(\d*)(type|displayname|alternateid)$")
+#: Where an object holds LogEvents rather than is one: a page's ``events``, an event hook's ``data.events``.
+WRAPPERS = (("events",), ("data", "events"))
 #: What a JSON file must be to be read as a System Log.
 EXPECTED = ("expected an Okta System Log: a JSON array of LogEvents, one LogEvent per line, "
             "a single LogEvent, or an event hook's data.events")
@@ -48,10 +50,8 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
         # type's name cannot be one, and is not worth decoding (an event hook's
         # delivery passed over so counts as one of the other events).
         records = json_lines(log, containing=SSO)
-    elif layout == "object":
-        records = _one_object(log)
     else:
-        records = json_objects(log, layout, member="events")
+        records = json_objects(log, layout, WRAPPERS, expected=EXPECTED, is_record=lambda value: "eventType" in value)
     for line, record in records:
         # A sign-in is told apart first: it is most of what is decoded.
         if record.get("eventType") != SSO and (held := _held_events(record)) is not None:
@@ -66,7 +66,7 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
 
 
 def _held_events(record: dict) -> list | None:
-    """The LogEvents a record holds rather than is: an event hook's ``data.events``, or a page's ``events``."""
+    """The LogEvents a line of JSON Lines holds rather than is: an event hook's ``data.events``, or a page's ``events``."""
     data = record.get("data")
     events = data.get("events") if data.__class__ is dict else record.get("events")
     return events if events.__class__ is list else None
@@ -75,44 +75,6 @@ def _held_events(record: dict) -> list | None:
 def _other_event(log: LogFile) -> None:
     log.skipped["other events"] += 1
     return None
-
-
-def _one_object(log: LogFile) -> Iterator[tuple[int, dict]]:
-    """The records of a file that is one JSON object: a page's ``events``, else the object itself.
-
-    The object is read first as a page, its ``events`` array streamed however
-    long it is. One that has none, a single LogEvent or an event hook's
-    delivery, is small: it is then read whole, as one record.
-    """
-    streamed = False
-    try:
-        for record in json_objects(log, "object", member="events"):
-            streamed = True
-            yield record
-        return
-    except ReadError as error:
-        if streamed:
-            raise
-        not_a_page = error.with_traceback(None)  # holding its frames would hold the first reading open
-    log.close()
-    log.source, text = open_text(log.path, "json")
-    try:
-        value = parse_json(text.read())
-    except ValueError:  # not JSON after all (nor text): the page reader said best where and why
-        value = None
-    if value.__class__ is not dict:
-        raise not_a_page
-    if "eventType" not in value and _held_events(value) is None:
-        raise ReadError(log.name, 1, f"{EXPECTED}; found {_fields(value)}")
-    yield 1, value
-
-
-def _fields(value: dict) -> str:
-    """What an object holds, for a person to recognise it by."""
-    if not value:
-        return "an empty object"
-    names = list(value)
-    return "an object with " + ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
 
 
 def _from_event(log: LogFile, line: int, event: dict) -> SignIn | None:
