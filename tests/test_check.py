@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import FIXTURES, content_hash, rows, run, write
 from stack_tracker.database import open_existing
-from stack_tracker.database.schema import TABLES
+from stack_tracker.database.schema import SCHEMA_VERSION, TABLES
 from stack_tracker.maintenance import check
 
 
@@ -153,7 +153,7 @@ def test_a_sqlite_database_of_something_else(tmp_path):
 def test_a_database_from_a_newer_version(stack_db):
     write_behind_its_back(stack_db, "PRAGMA user_version = 99")
     result = run("check", stack_db, exit_code=1)
-    assert "was written by a newer stack-tracker (schema version 99; this one knows up to 1)" in result.output
+    assert f"was written by a newer stack-tracker (schema version 99; this one knows up to {SCHEMA_VERSION})" in result.output
     result = run("report", stack_db, "stack", exit_code=1)
     assert f"Error: {stack_db} was written by a newer stack-tracker (schema version 99" in result.output
     assert rows(stack_db, "select * from pragma_user_version") == [{"user_version": 99}]

@@ -47,7 +47,7 @@ DIRECTORY = Path(__file__).parent / "fixtures" / "logins" / "directory.csv"
 PEOPLE = {"jane": "jane.doe@example.com", "raj": "raj.patel@example.com"}
 SF, HS = "salesforce-sales-cloud", "hubspot-marketing-hub"
 
-MIXED = "7 successful sign-ins by 2 people to 2 tools, 2024-03 to 2024-04; wrote 5 person-months (5 new, 0 updated)"
+MIXED = "7 successful sign-ins (3 non-interactive) by 2 people to 2 tools, 2024-03 to 2024-04; wrote 5 person-months (5 new, 0 updated)"
 MIXED_LEFT_OUT = "not counted: 2 failed or interrupted sign-ins, 2 service principal and managed identity sign-ins"
 #: (tool, person, month, team, active days, sign-ins, last seen)
 MIXED_ACTIVITY = [

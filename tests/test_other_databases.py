@@ -13,7 +13,7 @@ import sqlite3
 import pytest
 
 from conftest import FIXTURES, free_port, rows, run, write
-from stack_tracker.database.schema import APPLICATION_ID
+from stack_tracker.database.schema import APPLICATION_ID, SCHEMA_VERSION
 from stack_tracker.errors import StackTrackerError
 from stack_tracker.site.serve import prepare_live_database
 
@@ -132,7 +132,7 @@ def test_serve_refuses_a_database_of_a_newer_version_and_writes_nothing(db_path,
     result = run("serve", db_path, "--port", port, exit_code=1)
     assert result.output == (
         f"Serving {db_path} at http://127.0.0.1:{port}/ (Ctrl-C to stop)\n"
-        f"Error: {db_path} was written by a newer stack-tracker (schema version 99; this one knows up to 1): "
+        f"Error: {db_path} was written by a newer stack-tracker (schema version 99; this one knows up to {SCHEMA_VERSION}): "
         f"upgrade stack-tracker to use it\n"
     )
     assert db_path.read_bytes() == before

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+#: 2: ``user_activity_days`` is keyed by the log of sign-ins too.
+SCHEMA_VERSION = 2
 #: Stack-tracker's mark in the header of every database it writes (``PRAGMA
 #: application_id``): the bytes "STKT". A file without it is another program's.
 APPLICATION_ID = int.from_bytes(b"STKT", "big")
@@ -154,14 +155,17 @@ TABLES: dict[str, TableSpec] = {
         defaults={"source": "sso"},
         indexes=(("period", "tool"), ("user_key",), ("team",)),
     ),
-    # Sign-ins per person, tool and UTC day: what `user_activity` is summed from, so
-    # that files covering parts of one month (API pages, weekly exports) add up
-    # without counting a day twice. Written by `stack-tracker import-logins`.
+    # Sign-ins per person, tool, UTC day and log: what `user_activity` is summed
+    # from, so that files covering parts of one month (API pages, weekly exports)
+    # add up without counting a day twice, and the logs a provider keeps apart
+    # (Entra's interactive and non-interactive sign-ins) add up. Written by
+    # `stack-tracker import-logins`. Version 1 had no log: its rows are 'sign-ins'.
     "user_activity_days": TableSpec(
-        columns={"tool": str, "user_key": str, "day": str, "events": int, "last_seen": str, "ingest_id": int},
-        pk=("tool", "user_key", "day"),
+        columns={"tool": str, "user_key": str, "day": str, "log": str, "events": int, "last_seen": str, "ingest_id": int},
+        pk=("tool", "user_key", "day", "log"),
         foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
-        not_null=frozenset({"events"}),
+        not_null=frozenset({"events", "log"}),
+        defaults={"log": "sign-ins"},
     ),
     # Small facts about the database itself, such as the fingerprint of the key
     # that pseudonymises people (never the key).
@@ -187,17 +191,14 @@ TABLES: dict[str, TableSpec] = {
 
 def create_tables(db: sqlite_utils.Database) -> None:
     """Create every base table and index that is missing, add the columns a newer version declares,
-    and record the schema version and stack-tracker's mark. Idempotent; inside the caller's transaction."""
+    rebuild a table a newer version keys differently, and record the schema version and
+    stack-tracker's mark. Idempotent; inside the caller's transaction."""
     for name, spec in TABLES.items():
         table = db.table(name)
         if not table.exists():
-            table.create(
-                spec.columns,
-                pk=spec.pk,
-                foreign_keys=list(spec.foreign_keys),
-                not_null=set(spec.not_null),
-                defaults=dict(spec.defaults),
-            )
+            _create(db, name, spec)
+        elif table.pks != list(_key(spec)):
+            _rekey(db, name, spec)
         else:
             existing = set(table.columns_dict)
             for column, column_type in spec.columns.items():
@@ -209,6 +210,37 @@ def create_tables(db: sqlite_utils.Database) -> None:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
         db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _create(db: sqlite_utils.Database, name: str, spec: TableSpec) -> None:
+    db.table(name).create(
+        spec.columns,
+        pk=spec.pk,
+        foreign_keys=list(spec.foreign_keys),
+        not_null=set(spec.not_null),
+        defaults=dict(spec.defaults),
+    )
+
+
+def _key(spec: TableSpec) -> tuple[str, ...]:
+    return (spec.pk,) if isinstance(spec.pk, str) else spec.pk
+
+
+def _rekey(db: sqlite_utils.Database, name: str, spec: TableSpec) -> None:
+    """Rebuild a table under the key a newer version declares, keeping every row.
+
+    Columns the table lacks take their defaults. Only for a table no other
+    table refers to: renaming the rebuilt one into place would not carry
+    references along.
+    """
+    had = set(db.table(name).columns_dict)
+    rebuilt = f"{name}_rekeyed"
+    db.execute(f"drop table if exists [{rebuilt}]")
+    _create(db, rebuilt, spec)
+    kept = ", ".join(f"[{column}]" for column in spec.columns if column in had)
+    db.execute(f"insert into [{rebuilt}] ({kept}) select {kept} from [{name}]")
+    db.execute(f"drop table [{name}]")
+    db.execute(f"alter table [{rebuilt}] rename to [{name}]")
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -5,9 +5,9 @@ pseudonymises each person (`stack_tracker.privacy`), maps the application to a
 tool (`stack_tracker.catalog`) and the person to a team (`stack_tracker.directory`),
 and rolls the events up:
 
-    user_activity_days   tool × person × UTC day:   events, last_seen
-    user_activity        tool × person × month:     active_days, events, last_seen, team   (source 'sso')
-    usage                team × tool × month:       active_users, sessions                 (source 'sso')
+    user_activity_days   tool × person × UTC day × log:  events, last_seen
+    user_activity        tool × person × month:          active_days, events, last_seen, team   (source 'sso')
+    usage                team × tool × month:            active_users, sessions                 (source 'sso')
 
 Memory does not grow with the file: events are counted in a dictionary of at
 most `FLUSH_EVERY` (tool, person, day) keys, appended to a temporary table
@@ -22,16 +22,20 @@ person is pseudonymised and each application resolved once per file, the
 file is hashed on a helper thread (`hashing.SideHash`), and the database
 work is a handful of statements over rows already in key order.
 
-The rule when files overlap. A file's count for a (tool, person, day) replaces
-what the database had only if it is larger; it is never added. So:
+The rule when files overlap. Days are counted per log of sign-ins
+(`sources.SIGN_INS`, or Entra's `sources.NON_INTERACTIVE`, which the admin
+center downloads apart). A file's count for a (tool, person, day, log)
+replaces what the database had only if it is larger; it is never added. So:
 
 - importing the same file again changes nothing;
 - files that cover different days of a month (API pages, weekly exports) add
   up to the month, each day counted once;
-- two exports that both cover a day do not double it: the day keeps the larger
-  count (the later export of a log sees at least what the earlier one saw).
-  Only a day split between two files (a page boundary at noon) is undercounted,
-  in events, never in active days.
+- two exports of one log that both cover a day do not double it: the day
+  keeps the larger count (the later export sees at least what the earlier one
+  saw). Only a day split between two files (a page boundary at noon) is
+  undercounted, in events, never in active days;
+- files of different logs for the same days add up: a person's interactive
+  and non-interactive sign-ins on a day are that day's events, and one active day.
 
 A month's figures in ``user_activity`` and ``usage`` are then recomputed from the
 days, for the tools, people and months the file covers. Each file is one
@@ -54,7 +58,7 @@ from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, Directory, created_names, load_directory, summary_of_people
 from .readers import ReadError
 from .runs import counted_changes, logged_run
-from .sources import SOURCES, LogFile, reader
+from .sources import SIGN_INS, SOURCES, LogFile, reader
 
 FLUSH_EVERY = 100_000
 #: How many people and application names `_read` remembers before starting afresh.
@@ -71,6 +75,7 @@ class LoginsResult:
     source: str
     ingest_id: int | None = None
     sign_ins: int = 0
+    non_interactive: int = 0
     outside_window: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     people: int = 0
@@ -91,7 +96,9 @@ class LoginsResult:
         """A few lines for people: what was counted, left out and changed."""
         months = f"{self.first_period} to {self.last_period}" if self.first_period != self.last_period else self.first_period
         lines = [
-            f"{self.file}: {self.sign_ins:,} successful sign-ins by {self.people:,} "
+            f"{self.file}: {self.sign_ins:,} successful sign-ins"
+            + (f" ({self.non_interactive:,} non-interactive)" if self.non_interactive else "")
+            + f" by {self.people:,} "
             f"{'person' if self.people == 1 else 'people'} to {self.tools:,} tool{'s' if self.tools != 1 else ''}"
             + (f", {months}" if self.first_period else "")
             + f"; wrote {self.rows_written:,} person-months ({self.inserted:,} new, {self.updated:,} updated)"
@@ -225,8 +232,8 @@ def _read(log: LogFile, source: str, key: PseudonymKey, directory: Directory, ap
     people: dict[str, int] = {}  # identifier as written -> the person's number in the roll-up
     tools: dict[str, str | None] = {}  # application as written -> tool slug (None: unknown, already reported)
     add = rollup.add
-    count = counted = outside = 0
-    for line, user, application, time in reader(source)(log):
+    count = counted = outside = non_interactive = 0
+    for line, user, application, time, in_log in reader(source)(log):
         count += 1
         if progress and count % PROGRESS_EVERY == 0:
             progress(log.bytes_read, log.size)
@@ -249,9 +256,12 @@ def _read(log: LogFile, source: str, key: PseudonymKey, directory: Directory, ap
             if len(people) > CACHE_LIMIT:
                 people.clear()
             people[user] = person
-        add(tool, person, day, time)
+        add(tool, person, day, in_log, time)
         counted += 1
+        if in_log != SIGN_INS:
+            non_interactive += 1
     result.sign_ins += counted
+    result.non_interactive += non_interactive
     result.outside_window += outside
     if progress:
         progress(log.size, log.size)
@@ -287,10 +297,10 @@ class _Rollup:
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
-        self.counts: dict[tuple[str, int, str], tuple[int, str]] = {}  # (tool, person, day) -> (events, last_seen)
+        self.counts: dict[tuple[str, int, str, str], tuple[int, str]] = {}  # (tool, person, day, log) -> (events, last_seen)
         _drop_temporary_tables(db)
         db.execute("create temp table login_people (person integer primary key, user_key text not null, team text not null)")
-        db.execute("create temp table login_events (tool text, person integer, day text, events integer, last_seen text)")
+        db.execute("create temp table login_events (tool text, person integer, day text, log text, events integer, last_seen text)")
 
     def person(self, user_key: str, team: str) -> int:
         """The number that stands for ``user_key`` (in ``team``) in the roll-up."""
@@ -305,9 +315,9 @@ class _Rollup:
             raise StackTrackerError("two people's user_keys begin alike; this import cannot tell them apart")
         return number
 
-    def add(self, tool: str, person: int, day: str, time: str) -> None:
+    def add(self, tool: str, person: int, day: str, in_log: str, time: str) -> None:
         """Count one sign-in."""
-        key = (tool, person, day)
+        key = (tool, person, day, in_log)
         counted = self.counts.get(key)
         if counted is None:
             self.counts[key] = (1, time)
@@ -321,7 +331,7 @@ class _Rollup:
         """Append the counts so far to ``temp.login_events`` (unsorted: `_write` sorts them all once)."""
         if self.counts:
             self.db.conn.executemany(
-                "insert into temp.login_events values (?, ?, ?, ?, ?)", [key + counted for key, counted in self.counts.items()]
+                "insert into temp.login_events values (?, ?, ?, ?, ?, ?)", [key + counted for key, counted in self.counts.items()]
             )
             self.counts.clear()
 
@@ -352,16 +362,16 @@ def _sum_days(db: sqlite_utils.Database) -> None:
     # The file's total per (tool, person, day), in key order. The period leads
     # the day in the key so that the months below group without sorting again.
     execute(
-        "create temp table login_days (tool text, person integer, period text, day text, events integer, last_seen text, "
-        "primary key (tool, person, period, day)) without rowid"
+        "create temp table login_days (tool text, person integer, period text, day text, log text, events integer, "
+        "last_seen text, primary key (tool, person, period, day, log)) without rowid"
     )
     # The one big sort of the import: SQLite may hand parts of it to a helper thread, on another core.
     threads = execute("pragma threads").fetchone()[0]
     execute("pragma threads = 2")
     try:
         execute(
-            "insert into temp.login_days select tool, person, substr(day, 1, 7), day, sum(events), max(last_seen) "
-            "from temp.login_events group by tool, person, day"
+            "insert into temp.login_days select tool, person, substr(day, 1, 7), day, log, sum(events), max(last_seen) "
+            "from temp.login_events group by tool, person, day, log"
         )
     finally:
         execute(f"pragma threads = {threads}")
@@ -383,7 +393,7 @@ def _sum_months(db: sqlite_utils.Database) -> None:
                ) as stored_before
         from (
           select days.tool, people.user_key, days.period, people.team,
-                 count(*) as active_days, sum(days.events) as events, max(days.last_seen) as last_seen
+                 count(distinct days.day) as active_days, sum(days.events) as events, max(days.last_seen) as last_seen
           from temp.login_days as days cross join temp.login_people as people on people.person = days.person
           group by days.tool, days.person, days.period
         ) as months
@@ -405,10 +415,10 @@ def _merge_days(db: sqlite_utils.Database, ingest_id: int) -> None:
     """Merge the file's days into ``user_activity_days``, each keeping the larger count (the rule in the module docstring)."""
     # Rows go in in user_activity_days' own key order: person numbers sort as user_keys do.
     db.conn.execute(
-        "insert into user_activity_days (tool, user_key, day, events, last_seen, ingest_id) "
-        "select days.tool, people.user_key, days.day, days.events, days.last_seen, ? "
+        "insert into user_activity_days (tool, user_key, day, log, events, last_seen, ingest_id) "
+        "select days.tool, people.user_key, days.day, days.log, days.events, days.last_seen, ? "
         "from temp.login_days as days cross join temp.login_people as people on people.person = days.person where true "
-        "on conflict (tool, user_key, day) do update set "
+        "on conflict (tool, user_key, day, log) do update set "
         "events = max(events, excluded.events), last_seen = max(last_seen, excluded.last_seen), ingest_id = excluded.ingest_id "
         "where excluded.events > events or excluded.last_seen > last_seen",
         [ingest_id],
@@ -428,7 +438,7 @@ def _merge_months(db: sqlite_utils.Database, ingest_id: int) -> None:
     execute(
         _UPSERT_MONTHS.format(select="""
             select months.tool, months.user_key, months.period, months.team,
-                   count(*), sum(days.events), max(days.last_seen), 'sso', ?
+                   count(distinct days.day), sum(days.events), max(days.last_seen), 'sso', ?
             from temp.login_months as months
             join user_activity_days as days
               on days.tool = months.tool and days.user_key = months.user_key

@@ -20,10 +20,10 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from . import csv_logins, entra, google, okta
-from .log_file import LogFile, SignIn
+from .log_file import NON_INTERACTIVE, SIGN_INS, LogFile, SignIn
 from .timestamps import Timestamps
 
-__all__ = ["READERS", "SOURCES", "LogFile", "SignIn", "Timestamps", "reader"]
+__all__ = ["NON_INTERACTIVE", "READERS", "SIGN_INS", "SOURCES", "LogFile", "SignIn", "Timestamps", "reader"]
 
 #: source -> its ``sign_ins`` function
 READERS: dict[str, Callable[[LogFile], Iterator[SignIn]]] = {

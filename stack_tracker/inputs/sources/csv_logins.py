@@ -15,7 +15,7 @@ from .. import kinds as k
 from ..readers import EXTENSIONS, open_source
 from .fields import text
 from .layouts import sniff_format, with_headers
-from .log_file import LogFile, SignIn
+from .log_file import SIGN_INS, LogFile, SignIn
 
 #: column -> the headers accepted for it
 COLUMNS = {
@@ -63,5 +63,5 @@ def sign_ins(log: LogFile) -> Iterator[SignIn]:
             continue
         moment = log.utc(line, "time", row.get(time))
         if moment is not None:
-            yield line, person, name, moment
+            yield line, person, name, moment, SIGN_INS
 

@@ -30,11 +30,13 @@ and ``ManagedIdentitySignInLogs`` are not, and any other category (the
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Iterator
 
 from .fields import find_column, text
 from .layouts import json_objects, sniff_format, table_records, with_headers
-from .log_file import LogFile, SignIn
+from .log_file import NON_INTERACTIVE, SIGN_INS, LogFile, SignIn
 
 MACHINE_TYPES = {"serviceprincipal", "managedidentity"}
 NO_VALUE = {"", "none", "null", "n/a", "-"}
@@ -47,6 +49,8 @@ CATEGORIES: dict[str, str | None] = {
     "serviceprincipalsigninlogs": MACHINES,
     "managedidentitysigninlogs": MACHINES,
 }
+#: Azure Monitor's categories of people's sign-ins, casefolded, and the log each is.
+CATEGORY_LOGS = {"signinlogs": SIGN_INS, "noninteractiveusersigninlogs": NON_INTERACTIVE}
 #: Where an object holds sign-ins rather than is one: a Graph page's ``value``, Azure Monitor's ``records``.
 WRAPPERS = (("value",), ("records",))
 EXPECTED = ("expected Entra ID sign-ins: a Graph API page (its value array), an array of sign-ins, "
@@ -58,33 +62,51 @@ _SIGN_IN_FIELDS = ("createdDateTime", "userPrincipalName", "appDisplayName", "st
 def sign_ins(log: LogFile) -> Iterator[SignIn]:
     """Successful user sign-ins from an Entra ID sign-in log export."""
     layout = sniff_format(log.path)
+    in_log = file_log(log.path)
     if layout in ("csv", "tsv", "xlsx"):
-        yield from _from_table(log, layout)
+        yield from _from_table(log, layout, in_log)
         return
     for line, record in json_objects(log, layout, WRAPPERS, expected=EXPECTED, is_record=_is_sign_in):
         # Runs once per sign-in: an Azure Monitor record is told from a Graph
         # signIn by its "properties" object, which Graph's resource has not.
         properties = record.get("properties")
         if properties.__class__ is dict:
-            sign_in = _from_monitor_record(log, line, record, properties)
+            sign_in = _from_monitor_record(log, line, record, properties, in_log)
         else:
-            sign_in = _from_record(log, line, record)
+            sign_in = _from_record(log, line, record, in_log)
         if sign_in is not None:
             yield sign_in
+
+
+def file_log(path: Path) -> str:
+    """Which log a file's sign-ins are in when its records do not say: the non-interactive one if its name says so.
+
+    The admin center downloads the two logs apart, and a sign-in record of
+    Graph's v1.0 API or of the admin center's CSV does not say which it is in.
+    """
+    return NON_INTERACTIVE if "noninteractive" in re.sub(r"[^a-z]", "", path.name.casefold()) else SIGN_INS
+
+
+def _log_of(is_interactive: object, in_log: str) -> str:
+    """The log a sign-in is in, from its ``isInteractive`` when that is a boolean, else ``in_log``."""
+    if is_interactive is True:
+        return SIGN_INS
+    return NON_INTERACTIVE if is_interactive is False else in_log
 
 
 def _is_sign_in(value: dict) -> bool:
     return any(field in value for field in _SIGN_IN_FIELDS)
 
 
-def _from_record(log: LogFile, line: int, record: dict) -> SignIn | None:
+def _from_record(log: LogFile, line: int, record: dict, in_log: str) -> SignIn | None:
     types = record.get("signInEventTypes") or ()
     if isinstance(types, str):
         types = [types]
     elif not isinstance(types, list):
         types = ()  # not the list Graph writes: nothing to tell a machine from a person by
+    types = {str(name).casefold() for name in types}
     user = record.get("userPrincipalName")
-    if any(str(kind).casefold() in MACHINE_TYPES for kind in types):
+    if types & MACHINE_TYPES:
         log.skipped[MACHINES] += 1
         return None
     if not user or not isinstance(user, str):
@@ -105,10 +127,13 @@ def _from_record(log: LogFile, line: int, record: dict) -> SignIn | None:
     time = log.utc(line, "createdDateTime", record.get("createdDateTime"))
     if time is None:
         return None
-    return line, user, application, time
+    # Graph's beta API says which log a sign-in is in; v1.0 does not.
+    if "noninteractiveuser" in types or "interactiveuser" in types:
+        return line, user, application, time, NON_INTERACTIVE if "noninteractiveuser" in types else SIGN_INS
+    return line, user, application, time, _log_of(record.get("isInteractive"), in_log)
 
 
-def _from_monitor_record(log: LogFile, line: int, record: dict, properties: dict) -> SignIn | None:
+def _from_monitor_record(log: LogFile, line: int, record: dict, properties: dict, in_log: str) -> SignIn | None:
     category = record.get("category")
     # Runs once per record: the two categories that count, spelt as Azure spells them, cost two comparisons.
     if category != "SignInLogs" and category != "NonInteractiveUserSignInLogs":
@@ -143,7 +168,9 @@ def _from_monitor_record(log: LogFile, line: int, record: dict, properties: dict
         time = log.utc(line, "properties.createdDateTime", properties.get("createdDateTime"))
     if time is None:
         return None
-    return line, user, application, time
+    # The category is the log the record was written to; a record without one may say what it is.
+    written_to = CATEGORY_LOGS.get(category.casefold()) if category.__class__ is str else None
+    return line, user, application, time, written_to or _log_of(properties.get("isInteractive"), in_log)
 
 
 def _category_left_out(category: object) -> str | None:
@@ -165,7 +192,7 @@ def _is_zero(code: object) -> bool:
     return code.__class__ is int and code == 0
 
 
-def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
+def _from_table(log: LogFile, layout: str, in_log: str) -> Iterator[SignIn]:
     table = with_headers(log, table_records(log, layout))
     if table is None:
         return
@@ -177,6 +204,9 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
     status = find_column(headers, "Status")
     service_principal = find_column(headers, "Service principal ID", "ServicePrincipalId", "Service principal name")
     managed_identity = find_column(headers, "Managed Identity type", "ManagedIdentityType")
+    # A Log Analytics export names the log in "Category" or "IsInteractive"; the admin center's download does not.
+    category = find_column(headers, "Category")
+    is_interactive = find_column(headers, "Is interactive", "IsInteractive")
     missing = [name for name, column in (("Date (UTC)", time), ("Username", user), ("Application", application)) if column is None]
     if error_code is None and status is None:
         missing.append("Sign-in error code or Status")
@@ -196,10 +226,20 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
             "status": {"errorCode": 0 if succeeded else -1},
             "appDisplayName": text(row.get(application)) if application else "",
             "createdDateTime": text(row.get(time)) if time else "",
+            "isInteractive": _interactive(row, category, is_interactive),
         }
-        sign_in = _from_record(log, line, record)
+        sign_in = _from_record(log, line, record, in_log)
         if sign_in is not None:
             yield sign_in
+
+
+def _interactive(row: dict, category: str | None, is_interactive: str | None) -> bool | None:
+    """Whether a row of a table says its sign-in is interactive (None: it does not say)."""
+    named = CATEGORY_LOGS.get(text(row.get(category)).casefold()) if category else None
+    if named is not None:
+        return named == SIGN_INS
+    flag = text(row.get(is_interactive)).casefold() if is_interactive else ""
+    return {"true": True, "false": False}.get(flag)
 
 
 def _value(row: dict, column: str | None) -> str:

@@ -29,7 +29,7 @@ from typing import Iterator
 
 from .fields import field_key, find_column, text
 from .layouts import json_objects, sniff_format, table_records, with_headers
-from .log_file import LogFile, SignIn
+from .log_file import SIGN_INS, LogFile, SignIn
 
 GOOGLE_WORKSPACE = "Google Workspace"
 #: Where a Reports API page holds its activities.
@@ -108,7 +108,7 @@ def _from_activity(log: LogFile, line: int, activity: dict) -> Iterator[SignIn]:
         time = time or log.utc(line, "id.time", identity.get("time"))
         if time is None:
             return
-        yield line, email, application, time
+        yield line, email, application, time, SIGN_INS
 
 
 def _object(value: object) -> dict:
@@ -157,4 +157,4 @@ def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
             continue
         time = log.utc(line, date, row.get(date))
         if time is not None:
-            yield line, person, name, time
+            yield line, person, name, time, SIGN_INS

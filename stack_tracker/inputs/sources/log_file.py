@@ -10,10 +10,19 @@ from ..readers import Source
 from ..runs import Problems
 from .timestamps import Timestamps
 
-#: (line, user, application, time): the line of the file the event starts on, the
-#: person's login or email as written, the application's name as written, and
-#: the time in UTC as ``YYYY-MM-DDTHH:MM:SSZ``.
-SignIn = tuple[int, str, str, str]
+#: (line, user, application, time, log): the line of the file the event starts
+#: on, the person's login or email as written, the application's name as written,
+#: the time in UTC as ``YYYY-MM-DDTHH:MM:SSZ``, and which of the provider's logs
+#: of sign-ins it is in (`SIGN_INS` or `NON_INTERACTIVE`).
+SignIn = tuple[int, str, str, str, str]
+
+#: The logs of sign-ins that a provider keeps apart, and that add up. Most log
+#: every sign-in of a person in one log: `SIGN_INS`. Entra ID keeps a person's
+#: interactive sign-ins (a password, an MFA prompt) apart from the
+#: non-interactive ones (a client renewing its token on the person's behalf),
+#: and the admin center downloads them apart.
+SIGN_INS = "sign-ins"
+NON_INTERACTIVE = "non-interactive sign-ins"
 
 
 class LogFile:

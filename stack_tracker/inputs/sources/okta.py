@@ -28,7 +28,7 @@ from typing import Iterator
 from ..readers import ReadError, RefusedJson, parse_json
 from .fields import field_key, find_column, text
 from .layouts import json_lines, json_objects, sniff_format, table_records, with_headers
-from .log_file import LogFile, SignIn
+from .log_file import SIGN_INS, LogFile, SignIn
 
 SSO = "user.authentication.sso"
 _TARGET_COLUMN = re.compile(r"^targets?(\d*)(type|displayname|alternateid)$")
@@ -105,7 +105,7 @@ def _from_event(log: LogFile, line: int, event: dict) -> SignIn | None:
     time = log.utc(line, "published", event.get("published"))
     if time is None:
         return None
-    return line, user, application, time
+    return line, user, application, time, SIGN_INS
 
 
 def _from_table(log: LogFile, layout: str) -> Iterator[SignIn]:
