@@ -451,7 +451,8 @@ def import_logins(db_path, files, source, directory, since, until, allow_new, da
     figures. People are stored only as a keyed hash (user_key): the key comes
     from STACK_TRACKER_SECRET or from the key file beside the database, made on
     first use. Each file is one transaction; importing a file again changes
-    nothing, and files covering different days of a month add up.
+    nothing, files covering different days of a month add up, and so do
+    Entra's interactive and non-interactive sign-in logs for the same days.
 
     \b
         stack-tracker import-logins stack.db okta-2024-03.jsonl --source okta --directory people.csv
