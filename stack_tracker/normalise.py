@@ -273,6 +273,50 @@ def parse_as_of(text: str, date_format: str | None = None) -> str:
     return day
 
 
+#: The longest notice period taken: longer is a typo (days for months, a year for a date).
+MAX_NOTICE_DAYS, MAX_NOTICE_MONTHS = 3660, 120
+_NOTICE_UNITS = {
+    "d": ("days", 1), "day": ("days", 1), "days": ("days", 1),
+    "w": ("days", 7), "wk": ("days", 7), "wks": ("days", 7), "week": ("days", 7), "weeks": ("days", 7),
+    "m": ("months", 1), "mo": ("months", 1), "mos": ("months", 1), "mth": ("months", 1), "mths": ("months", 1),
+    "month": ("months", 1), "months": ("months", 1),
+    "y": ("months", 12), "yr": ("months", 12), "yrs": ("months", 12), "year": ("months", 12), "years": ("months", 12),
+}
+_ISO_DURATION = re.compile(r"p(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)w)?(?:(\d+)d)?")
+
+
+def parse_notice_period(text: str) -> str:
+    """A contract's notice period as ``N days`` or ``N months`` (``1 day``, ``1 month``), from ``30 days``, ``3 months``,
+    ``1 year``, ``2 weeks``, ``90`` (days) or ISO 8601's ``P3M``, ``P30D``, ``P1Y6M``.
+
+    Months stay months, so that a notice date falls on the same day of an
+    earlier month (as a contract counts it), not a number of days before.
+    """
+    word = " ".join(text.strip().lower().replace("_", " ").split())
+    if word in ("none", "no notice", "0"):
+        return "0 days"
+    days = months = 0
+    if iso := _ISO_DURATION.fullmatch(word.replace(" ", "")):
+        if not any(iso.groups()):
+            raise BadValue("expected a notice period such as 30 days, 3 months, 90 or P3M")
+        years, month_count, weeks, day_count = (int(part or 0) for part in iso.groups())
+        months, days = years * 12 + month_count, weeks * 7 + day_count
+        if months and days:
+            raise BadValue("expected a notice period in months or in days, not both")
+    elif plain := re.fullmatch(r"(\d+)(?: ?([a-z]+)\.?)?(?: notice)?", word):
+        unit, size = _NOTICE_UNITS.get(plain[2] or "days", (None, 0))
+        if unit is None:
+            raise BadValue("expected a notice period such as 30 days, 3 months, 90 or P3M")
+        count = int(plain[1]) * size
+        days, months = (count, 0) if unit == "days" else (0, count)
+    else:
+        raise BadValue("expected a notice period such as 30 days, 3 months, 90 or P3M")
+    if days > MAX_NOTICE_DAYS or months > MAX_NOTICE_MONTHS:
+        raise BadValue("expected a notice period of at most ten years")
+    count, unit = (months, "month") if months else (days, "day")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
 def choice_parser(canonical: dict[str, str], expected: str):
     """A parser for a closed set of words; ``canonical`` maps accepted spellings to values."""
     lookup = {key.lower(): value for key, value in canonical.items()}

@@ -89,6 +89,8 @@ TABLES: dict[str, TableSpec] = {
             "contract_start": str,
             "renewal_date": str,
             "auto_renew": int,
+            "notice_period": str,
+            "price_per_seat": float,
             "url": str,
             "docs_url": str,
             "notes": str,

@@ -90,6 +90,7 @@ class Converter:
             k.PERIOD: _cached(n.parse_period),
             k.BOOL: n.parse_bool,
             k.LEVEL: n.parse_usage_level,
+            k.DURATION: n.parse_notice_period,
             k.CHOICE: column.parse,
         }
         if column.type in simple:

@@ -182,7 +182,7 @@ class TeamRules(NamingRules):
 class ToolRules(NamingRules):
     """Tools: a name seen through an alias keeps the tool's own; costs carry a currency; the catalog fills gaps."""
 
-    derived_columns = {"annual_cost": "currency"}
+    derived_columns = {"annual_cost": "currency", "price_per_seat": "currency"}
 
     def __init__(self, converter: Converter):
         super().__init__(converter)
@@ -201,15 +201,21 @@ class ToolRules(NamingRules):
         name = self.name_row(line, values)
         if name is None:
             return None
-        cost = values.get("annual_cost")
-        if cost is not None:
-            amount, named_currency = cost
-            values["annual_cost"] = amount
-            stated = values.get("currency")
+        # Money columns carry the currency their symbol names ("€5"): it must agree with the stated one, and each other's.
+        stated, stated_in = values.get("currency"), "currency"
+        for column in ("annual_cost", "price_per_seat"):
+            money = values.get(column)
+            if money is None:
+                continue
+            amount, named_currency = money
+            values[column] = amount
             if stated and named_currency and stated != named_currency:
-                self.problems.add(line, "currency", stated, f"annual_cost is in {named_currency}; the two must agree")
+                self.problems.add(line, stated_in, stated, f"{column} is in {named_currency}; the two must agree")
                 return None
-            values["currency"] = stated or named_currency or self.converter.options.default_currency
+            if named_currency and not stated:
+                stated, stated_in = named_currency, column
+        if any(values.get(column) is not None for column in ("annual_cost", "price_per_seat")):
+            values["currency"] = stated or self.converter.options.default_currency
             self.currencies.add(values["currency"])
         for column in ("url", "docs_url"):
             address = values.get(column)

@@ -16,8 +16,8 @@ from .. import normalise as n
 
 # What a column holds. References are resolved against the database (and, for
 # a kind that names its own rows, the file itself) by the ingest.
-TEXT, NAME, INT, MONEY, CURRENCY, DATE, PERIOD, BOOL, CHOICE, LEVEL = (
-    "text", "name", "int", "money", "currency", "date", "period", "bool", "choice", "level"
+TEXT, NAME, INT, MONEY, CURRENCY, DATE, PERIOD, BOOL, CHOICE, LEVEL, DURATION = (
+    "text", "name", "int", "money", "currency", "date", "period", "bool", "choice", "level", "duration"
 )
 TEAM_REF, TOOL_REF, CAPABILITY_REF = "team", "tool", "capability"
 # A tool by its own name or slug, never through an alias: what an alias points at.
@@ -157,6 +157,8 @@ KINDS: dict[str, Kind] = {
                 Column("contract_start", DATE, False, ("contract start", "start date", "start", "signed"), "Date the contract began"),
                 Column("renewal_date", DATE, False, ("renewal", "renewal date", "renews", "contract end", "end date", "expiry", "expires"), "Date the contract renews"),
                 Column("auto_renew", BOOL, False, ("auto renew", "autorenew", "auto renewal", "renews automatically", "evergreen"), "Renews unless cancelled"),
+                Column("notice_period", DURATION, False, ("notice", "notice period", "cancellation notice", "cancellation period", "notice days", "termination notice", "notice required"), "How long before the renewal one must cancel: 30 days, 3 months, 90, P3M"),
+                Column("price_per_seat", MONEY, False, ("price per seat", "seat price", "per seat", "cost per seat", "price per license", "price per licence", "cost per license", "cost per licence", "unit price", "price per user", "cost per user"), "Price of one seat for a year (else annual_cost / seats_purchased)"),
                 Column("url", TEXT, False, ("website", "homepage", "login url", "link", "web"), "Where to sign in"),
                 Column("docs_url", TEXT, False, ("docs", "documentation", "training", "help", "help url", "learning", "training url"), "Where to learn it"),
                 Column("notes", TEXT, False, ("note", "comments", "comment", "remarks"), "Anything else"),
