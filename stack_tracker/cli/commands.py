@@ -102,6 +102,9 @@ def init(db_path, taxonomy, silent):
 @click.option("--allow-new", is_flag=True, help="Create tools (status 'unreviewed') and teams that the files name but the database does not know.")
 @date_format_option
 @click.option("--currency", default="USD", show_default=True, help="Currency of amounts that name none.")
+@click.option("--as-of", metavar="DATE",
+              help="Tools files only: the day the file's snapshot of the inventory is as of, which its changes are "
+                   "recorded on in the tools' history (default: today). Load older snapshots first.")
 @sheet_option
 @silent_option
 @friendly_errors
@@ -117,9 +120,10 @@ def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency,
         stack-tracker ingest stack.db teams teams.csv
         stack-tracker ingest stack.db usage usage-*.csv --allow-new
         stack-tracker ingest stack.db tools export.txt --format tsv --dry-run
+        stack-tracker ingest stack.db tools tools-2025-12.csv --as-of 2025-12-31
     """
     db = open_database(db_path, must_exist=True)
-    options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency.upper(), sheet=sheet)
+    options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency.upper(), sheet=sheet, as_of=as_of)
     for path in files:
         with progress_bar(path.name, silent, path.stat().st_size) as progress:
             result = ingest_file(db, kind, path, fmt=fmt, dry_run=dry_run, options=options, progress=progress)

@@ -10,11 +10,14 @@ every time a database is opened. Nothing here imports anything of the package.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlite_utils
 
 #: 2: ``user_activity_days`` is keyed by the log of sign-ins too.
 SCHEMA_VERSION = 2
+#: Triggers on the base tables, one per file (``tool_history_added.sql`` …): the history the database keeps itself.
+TRIGGERS_DIR = Path(__file__).with_name("sql") / "triggers"
 #: Stack-tracker's mark in the header of every database it writes (``PRAGMA
 #: application_id``): the bytes "STKT". A file without it is another program's.
 APPLICATION_ID = int.from_bytes(b"STKT", "big")
@@ -109,8 +112,11 @@ TABLES: dict[str, TableSpec] = {
         not_null=frozenset({"tool"}),
         indexes=(("tool",),),
     ),
+    # `source`: 'stated' (a tool-capabilities file the ops team wrote) or 'catalog' (guessed
+    # from data/catalog.csv, unconfirmed). Rows an older version wrote get theirs on open
+    # (`connection.record_capability_sources`).
     "tool_capabilities": TableSpec(
-        columns={"tool": str, "capability": str, "primary": int, "ingest_id": int},
+        columns={"tool": str, "capability": str, "primary": int, "source": str, "ingest_id": int},
         pk=("tool", "capability"),
         foreign_keys=(("tool", "tools", "slug"), ("capability", "capabilities", "slug"), INGEST_REF),
         defaults={"primary": 0},
@@ -169,6 +175,15 @@ TABLES: dict[str, TableSpec] = {
         not_null=frozenset({"events", "log"}),
         defaults={"log": "sign-ins"},
     ),
+    # The inventory's history: a tool's contract and ownership fields, each change
+    # with the day it took effect. Written by the database's own triggers
+    # (sql/triggers/tool_history.sql), whatever writes the tools table.
+    "tool_history": TableSpec(
+        columns={"tool": str, "field": str, "changed_on": str, "old_value": str, "new_value": str, "ingest_id": int},
+        pk=("tool", "field", "changed_on"),
+        foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
+        indexes=(("changed_on",),),
+    ),
     # Small facts about the database itself, such as the fingerprint of the key
     # that pseudonymises people (never the key).
     "settings": TableSpec(
@@ -208,10 +223,24 @@ def create_tables(db: sqlite_utils.Database) -> None:
                     table.add_column(column, column_type)
         for columns in spec.indexes:
             table.create_index(columns, if_not_exists=True, find_unique_name=False)
+    _ensure_triggers(db)
     if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
         db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+def _ensure_triggers(db: sqlite_utils.Database) -> None:
+    """Create each trigger of `TRIGGERS_DIR` (one per file, named after it), or replace it if its
+    definition changed (and only then, so that opening an up-to-date file leaves it untouched)."""
+    for path in sorted(TRIGGERS_DIR.glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        # SQLite keeps the statement from CREATE on, less trailing white space: the comments above it are the file's.
+        definition = text[text.index("CREATE TRIGGER"):].rstrip()
+        existing = db.execute("select sql from sqlite_master where type = 'trigger' and name = ?", [path.stem]).fetchone()
+        if existing is None or existing[0] != definition:
+            db.execute(f"DROP TRIGGER IF EXISTS [{path.stem}]")
+            db.execute(definition)
 
 
 def _create(db: sqlite_utils.Database, name: str, spec: TableSpec) -> None:

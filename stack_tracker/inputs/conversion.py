@@ -34,6 +34,7 @@ class Options:
     date_format: str | None = None
     default_currency: str = "USD"
     sheet: str | None = None  # the worksheet of an .xlsx file to read (default: the first)
+    as_of: str | None = None  # the day a tools file's snapshot is as of: when its changes took effect
 
 
 def _as_is(line: int, values: dict[str, object]) -> dict[str, object]:

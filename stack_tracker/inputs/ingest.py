@@ -18,6 +18,7 @@ from typing import Callable
 
 import sqlite_utils
 
+from .. import normalise as n
 from ..errors import StackTrackerError
 from . import kinds as k
 from .conversion import Options
@@ -88,9 +89,12 @@ def ingest(
         kind = k.KINDS[kind_name]
     except KeyError:
         raise StackTrackerError(f"unknown kind {kind_name!r}: expected one of {', '.join(k.KINDS)}") from None
+    as_of = _snapshot_day(kind, options)
     path = Path(path)
     file = path.name
     with logged_run(db, kind.name, file, log_failure=not dry_run) as run:
+        if as_of:
+            run.date_changes(as_of)
         loader = FileLoader(db, kind, file, run.id, options)
         result = IngestResult(kind=kind.name, file=file, ingest_id=None if dry_run else run.id, dry_run=dry_run)
         try:
@@ -122,3 +126,15 @@ def ingest(
             run.refresh(changed, periods=loader.changed_periods)
         run.commit(sha256=sha256, rows_read=result.rows_read, rows_written=result.rows_written, message=result.summary())
         return result
+
+
+def _snapshot_day(kind: k.Kind, options: Options) -> str | None:
+    """The day a tools file's snapshot is as of (``--as-of``), when one is given."""
+    if not options.as_of:
+        return None
+    if kind.name != "tools":
+        raise StackTrackerError("--as-of dates a snapshot of the inventory: it applies to tools files only")
+    try:
+        return n.parse_as_of(options.as_of, options.date_format)
+    except n.BadValue as error:
+        raise StackTrackerError(f"--as-of {options.as_of!r}: {error}") from None

@@ -91,7 +91,7 @@ class FileLoader:
             if not self.problems:
                 self.converter.new_names.write(self.db, self.ingest_id)
                 with counted_changes(self.db, self.kind.table) as self.counts:
-                    self.staged.write()
+                    self.counts.add(self.staged.write())
                 self.changed_periods = self.staged.changed_periods(self.counts.written)
         finally:
             self.staged.drop()

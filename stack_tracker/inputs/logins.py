@@ -57,7 +57,7 @@ from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, Directory, created_names, load_directory, summary_of_people
 from .readers import ReadError
-from .runs import counted_changes, logged_run
+from .runs import ChangeCounts, counted_changes, logged_run
 from .sources import SIGN_INS, SOURCES, LogFile, reader
 
 FLUSH_EVERY = 100_000
@@ -351,7 +351,7 @@ def _write(db: sqlite_utils.Database, directory: Directory, ingest_id: int, resu
     directory.create_teams(db, ingest_id, (team for (team,) in db.execute("select distinct team from temp.login_months")))
     _merge_days(db, ingest_id)
     with counted_changes(db, "user_activity") as counts:
-        _merge_months(db, ingest_id)
+        _merge_months(db, ingest_id, counts)
     result.inserted, result.updated = counts.inserted, counts.updated
     derive_usage(db, ingest_id, "temp.login_months")
 
@@ -425,17 +425,17 @@ def _merge_days(db: sqlite_utils.Database, ingest_id: int) -> None:
     )
 
 
-def _merge_months(db: sqlite_utils.Database, ingest_id: int) -> None:
-    """Write the file's months to ``user_activity``."""
+def _merge_months(db: sqlite_utils.Database, ingest_id: int, counts: ChangeCounts) -> None:
+    """Write the file's months to ``user_activity``, counting the rows changed."""
     execute = db.conn.execute
     # A month the database had no day of is the file's month as counted; a
     # month it had days of is summed again from all of them.
-    execute(
+    counts.add(execute(
         _UPSERT_MONTHS.format(select="select tool, user_key, period, team, active_days, events, last_seen, 'sso', ? "
                                      "from temp.login_months where not stored_before"),
         [ingest_id],
-    )
-    execute(
+    ))
+    counts.add(execute(
         _UPSERT_MONTHS.format(select="""
             select months.tool, months.user_key, months.period, months.team,
                    count(distinct days.day), sum(days.events), max(days.last_seen), 'sso', ?
@@ -446,7 +446,7 @@ def _merge_months(db: sqlite_utils.Database, ingest_id: int) -> None:
             where months.stored_before
             group by months.tool, months.user_key, months.period"""),
         [ingest_id],
-    )
+    ))
 
 
 _UPSERT_MONTHS = """

@@ -9,6 +9,7 @@ that leaves alone a row whose values did not change.
 from __future__ import annotations
 
 import operator
+import sqlite3
 from array import array
 
 from ..database.schema import TABLES
@@ -108,8 +109,9 @@ class StagedRows:
             self.periods.update(map(self.period_of, batch))
         self.repeats.add(batch, lines)
 
-    def write(self) -> None:
-        """Upsert the staged rows into the table, in key order (the caller counts what changed: `counted_changes`)."""
+    def write(self) -> sqlite3.Cursor:
+        """Upsert the staged rows into the table, in key order; the upsert's cursor, for the caller to count
+        what changed (`counted_changes`)."""
         # The rows arrive in key order but not in the order of the other
         # indexes: into a table smaller than the file, building those indexes
         # afresh is quicker than adding to them (1,000,000 usage rows into an
@@ -123,9 +125,10 @@ class StagedRows:
             ).fetchall()
         for name, _ in rebuilt:
             self.conn.execute(f"DROP INDEX [{name}]")
-        self.conn.execute(_upsert_sql(self.table, self.columns, "temp.staged_rows"), [self.ingest_id])
+        cursor = self.conn.execute(_upsert_sql(self.table, self.columns, "temp.staged_rows"), [self.ingest_id])
         for _, definition in rebuilt:
             self.conn.execute(definition)
+        return cursor
 
     def changed_periods(self, changes: int) -> set[str] | None:
         """The months in which the write changed a row (None for a table not kept by month).

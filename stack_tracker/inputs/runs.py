@@ -21,7 +21,7 @@ Example::
         ...                                   # read, noting problems.add(line, column, value, expected)
         problems.raise_if_any()
         with counted_changes(db, "usage") as counts:
-            ...                               # write
+            counts.add(db.conn.execute(...))  # write
         run.refresh({"usage"}, periods={"2024-03"})
         run.commit(sha256=..., rows_read=..., rows_written=counts.written, message=...)
 """
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -99,24 +100,30 @@ class ChangeCounts:
 
     inserted: int = 0
     updated: int = 0
+    changed: int = 0  # rows the block's statements changed themselves, inserted or updated
 
     @property
     def written(self) -> int:
         return self.inserted + self.updated
 
+    def add(self, cursor: sqlite3.Cursor) -> None:
+        """Count the rows a statement changed: its own, not what triggers it fired wrote elsewhere."""
+        self.changed += cursor.rowcount
+
 
 @contextmanager
 def counted_changes(db: sqlite_utils.Database, table: str) -> Iterator[ChangeCounts]:
-    """Count what the block writes to ``table``: new rows by the table's growth, the rest of SQLite's changes as updates.
+    """Count what the block writes to ``table``: new rows by the table's growth, the rest of the rows its
+    statements changed (each passed to `ChangeCounts.add`) as updates.
 
-    The block's statements must change only ``table`` (deletes aside, which
-    the caller counts itself).
+    The block's statements must write only ``table`` (deletes aside, which the
+    caller counts itself); what triggers write elsewhere is not counted.
     """
     counts = ChangeCounts()
-    rows_before, changes_before = _row_count(db, table), db.conn.total_changes
+    rows_before = _row_count(db, table)
     yield counts
     counts.inserted = _row_count(db, table) - rows_before
-    counts.updated = db.conn.total_changes - changes_before - counts.inserted
+    counts.updated = counts.changed - counts.inserted
 
 
 def _row_count(db: sqlite_utils.Database, table: str) -> int:
@@ -130,6 +137,11 @@ def now() -> str:
 def printable(text: str) -> str:
     """``text`` with anything UTF-8 cannot carry (a lone surrogate, from a file name or broken JSON) escaped."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+#: The settings key the tool_history triggers read the day a change takes effect from
+#: (`LoggedRun.date_changes`); it lives only inside the run's transaction.
+CHANGES_AS_OF = "changes_as_of"
 
 
 class LoggedRun:
@@ -146,8 +158,23 @@ class LoggedRun:
         """Rebuild the derived tables built from the base tables ``changed``, only for ``periods`` if given."""
         refresh_derived(self.db, changed=changed, periods=periods)
 
+    def date_changes(self, as_of: str) -> None:
+        """Date the inventory's changes this run writes (``tool_history``) ``as_of``, not today.
+
+        So that last year's snapshots can be loaded in order. One older than a
+        change already recorded is refused: loaded after it, it would undo it.
+        """
+        latest = self.db.execute("select max(changed_on) from tool_history").fetchone()[0]
+        if latest and as_of < latest:
+            raise StackTrackerError(
+                f"the inventory already records changes as of {latest}: load snapshots in date order, oldest first "
+                f"(a snapshot as of {as_of} loaded now would undo them)"
+            )
+        self.db.conn.execute(f"insert or replace into settings (key, value) values ('{CHANGES_AS_OF}', ?)", [as_of])
+
     def commit(self, *, sha256: str, rows_read: int, rows_written: int, message: str) -> None:
         """Mark the run ok and commit everything it wrote."""
+        self.db.conn.execute(f"delete from settings where key = '{CHANGES_AS_OF}'")
         self.db.conn.execute(
             "update ingests set sha256 = ?, rows_read = ?, rows_written = ?, rows_rejected = 0, "
             "finished_at = ?, status = 'ok', message = ? where id = ?",

@@ -332,12 +332,12 @@ def _total(result: UsersResult, counts: dict[str, list], unassigned: set[str]) -
 def _write(db, tool: str, result: UsersResult, counts: dict[str, list], ingest_id: int) -> None:
     """Write the per-team counts as the tool's vendor figures for the month; remove the teams no longer in the export."""
     with counted_changes(db, "usage") as changes:
-        db.conn.executemany(
+        changes.add(db.conn.executemany(
             "insert into usage (team, tool, period, source, seats, active_users, ingest_id) values (?, ?, ?, 'vendor', ?, ?, ?) "
             "on conflict (team, tool, period, source) do update set seats = excluded.seats, active_users = excluded.active_users, "
             "ingest_id = excluded.ingest_id where seats is not excluded.seats or active_users is not excluded.active_users",
             [(team, tool, result.period, seats, active, ingest_id) for team, (seats, active) in sorted(counts.items())],
-        )
+        ))
     result.inserted, result.updated = changes.inserted, changes.updated
     teams = sorted(counts)
     result.removed = db.conn.execute(

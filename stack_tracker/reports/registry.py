@@ -81,7 +81,13 @@ PARAMETER_HELP: dict[str, str] = {
     "renewal_window_days": "Show contracts renewing within this many days of as_of.",
     "utilization_floor": "Below this utilisation (active users / contract seats), recommend right-sizing.",
     "seat_headroom": "Right-size to active users times (1 + this), rounded up.",
-    "tool": "A tool slug: list every tool downstream of it. Blank: rank tools by blast radius.",
+    "since": "The first day (changes: YYYY-MM-DD) or month (spend-by-month: YYYY-MM) to show. Default: all (changes), "
+             "or eleven months before until (spend-by-month).",
+    "until": "The last day (changes) or month (spend-by-month) to show. Default: all (changes), or the month of as_of.",
+    "tool": (
+        "A tool, by its name, any alias or its slug in any case: list every tool downstream of it. "
+        "Blank: rank tools by blast radius."
+    ),
 }
 
 _ADOPTION_PARAMETERS = {
@@ -199,6 +205,26 @@ REPORTS: dict[str, Report] = {
             ),
             sql=_sql("dependencies"),
             parameters={"tool": None},
+        ),
+        Report(
+            name="changes",
+            title="What changed in the inventory",
+            description=(
+                "Tools added, retired or brought back, and each change of a tool's cost, currency, seats, owner, "
+                "status, renewal date or notice period, old value to new, with the day it took effect."
+            ),
+            sql=_sql("changes"),
+            parameters={"since": None, "until": None},
+        ),
+        Report(
+            name="spend-by-month",
+            title="Annual spend month by month",
+            description=(
+                "The annual spend in force at the end of each month, per currency, from the inventory's history: "
+                "what a price rise, a new tool or a cancellation did to the budget."
+            ),
+            sql=_sql("spend_by_month"),
+            parameters={"since": None, "until": None, "as_of": None},
         ),
     )
 }

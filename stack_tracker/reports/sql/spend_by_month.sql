@@ -1,0 +1,62 @@
+-- The annual spend in force at the end of each month, per currency, from the
+-- inventory's history (tool_history): what each tool cost, in which currency
+-- and whether it was in use (active, trial or retiring) on the month's last
+-- day. A tool whose fields have no history holds its present values for every
+-- month; a tool added later counts from the month it was added. Months run
+-- from `since` to `until` (YYYY-MM); by default the twelve up to the as-of day.
+with recursive params as (
+  select coalesce(nullif(:until, ''), strftime('%Y-%m', coalesce(nullif(:as_of, ''), date('now')))) as until,
+         nullif(:since, '') as since
+),
+bounds as (
+  select until, coalesce(since, strftime('%Y-%m', date(until || '-01', '-11 months'))) as since from params
+),
+months(period) as (
+  select since from bounds
+  union all
+  select strftime('%Y-%m', date(period || '-01', '+1 month')) from months, bounds where period < bounds.until
+),
+grid as (
+  select months.period, date(months.period || '-01', '+1 month', '-1 day') as month_end, tools.slug as tool
+  from months cross join tools
+),
+fields(field) as (values ('status'), ('annual_cost'), ('currency')),
+points as (
+  -- The change in force at the month's end, and the next one after it.
+  select grid.period, grid.tool, fields.field,
+    (select max(changed_on) from tool_history as history
+     where history.tool = grid.tool and history.field = fields.field and history.changed_on <= grid.month_end) as last_change,
+    (select min(changed_on) from tool_history as history
+     where history.tool = grid.tool and history.field = fields.field and history.changed_on > grid.month_end) as next_change
+  from grid cross join fields
+),
+values_at as (
+  select points.period, points.tool, points.field,
+    case
+      when last_change is not null then (select new_value from tool_history as history
+        where history.tool = points.tool and history.field = points.field and history.changed_on = last_change)
+      -- Before the first recorded change, the value it changed from (none for a tool not yet added).
+      when next_change is not null then (select old_value from tool_history as history
+        where history.tool = points.tool and history.field = points.field and history.changed_on = next_change)
+      else (select case points.field when 'status' then status when 'annual_cost' then annual_cost else currency end
+            from tools where slug = points.tool)
+    end as value
+  from points
+),
+in_force as (
+  select period, tool,
+    max(case field when 'status' then value end) as status,
+    max(case field when 'annual_cost' then cast(value as real) end) as annual_cost,
+    max(case field when 'currency' then value end) as currency
+  from values_at
+  group by period, tool
+)
+select
+  period,
+  currency,
+  round(sum(annual_cost), 2) as annual_spend,
+  count(*) as tools
+from in_force
+where status in ('active', 'trial', 'retiring') and annual_cost is not null
+group by period, currency
+order by period, currency
