@@ -81,6 +81,8 @@ PARAMETER_HELP: dict[str, str] = {
     "renewal_window_days": "Show contracts renewing within this many days of as_of.",
     "utilization_floor": "Below this utilisation (active users / contract seats), recommend right-sizing.",
     "seat_headroom": "Right-size to active users times (1 + this), rounded up.",
+    "basis": "How to share a tool's cost among teams: seats (each team's assigned seats; seats nobody holds are "
+             "unallocated) or active (each team's active users).",
     "since": "The first day (changes: YYYY-MM-DD) or month (spend-by-month: YYYY-MM) to show. Default: all (changes), "
              "or eleven months before until (spend-by-month).",
     "until": "The last day (changes) or month (spend-by-month) to show. Default: all (changes), or the month of as_of.",
@@ -215,6 +217,17 @@ REPORTS: dict[str, Report] = {
             ),
             sql=_sql("changes"),
             parameters={"since": None, "until": None},
+        ),
+        Report(
+            name="cost-by-team",
+            title="Cost by team",
+            description=(
+                "Showback: each tool's annual cost shared among the teams using it in the month, by their share of "
+                "its seats (basis=seats) or of its active users (basis=active); what no team covers is unallocated. "
+                "Each tool's rows add up to its cost exactly."
+            ),
+            sql=_sql("cost_by_team"),
+            parameters={"period": None, "team": None, "basis": "seats"},
         ),
         Report(
             name="spend-by-month",
