@@ -273,6 +273,23 @@ def parse_as_of(text: str, date_format: str | None = None) -> str:
     return day
 
 
+def parse_rate(text: str) -> float:
+    """An exchange rate: a positive number with a decimal point or comma, such as ``1.081`` or ``0,9249``.
+
+    Not read as money: ``1.081`` is a rate of a little over one, never a thousand and eighty-one.
+    """
+    number = text.strip()
+    if "," in number and "." not in number:
+        number = number.replace(",", ".")
+    try:
+        rate = Decimal(number)
+    except InvalidOperation:
+        raise BadValue("expected a rate such as 1.0811 (base-currency units for one unit of the currency)") from None
+    if not rate.is_finite() or not rate > 0:
+        raise BadValue("expected a rate above zero")
+    return float(rate)
+
+
 #: The longest notice period taken: longer is a typo (days for months, a year for a date).
 MAX_NOTICE_DAYS, MAX_NOTICE_MONTHS = 3660, 120
 _NOTICE_UNITS = {

@@ -77,9 +77,12 @@ def cli():
 @database_argument(must_exist=False)
 @click.option("--taxonomy", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Your own capability taxonomy (CSV: capability, category, description) instead of the shipped one.")
+@click.option("--base-currency", metavar="CODE",
+              help="The currency every report totals in, converted at the rates you ingest (default: USD, or the "
+                   "database's). It can change only while the database holds no rates.")
 @silent_option
 @friendly_errors
-def init(db_path, taxonomy, silent):
+def init(db_path, taxonomy, base_currency, silent):
     """Create a database and load the capability taxonomy.
 
     The shipped taxonomy has 49 capabilities in 6 categories. Running init
@@ -87,10 +90,11 @@ def init(db_path, taxonomy, silent):
 
     \b
         stack-tracker init stack.db
+        stack-tracker init stack.db --base-currency EUR
         stack-tracker init stack.db --taxonomy our-capabilities.csv
     """
     db = open_database(db_path)
-    echo_result(init_database(db, taxonomy), silent)
+    echo_result(init_database(db, taxonomy, base_currency=base_currency), silent)
 
 
 @cli.command()
@@ -101,14 +105,14 @@ def init(db_path, taxonomy, silent):
 @click.option("--dry-run", is_flag=True, help="Check the files and say what would change, without writing anything.")
 @click.option("--allow-new", is_flag=True, help="Create tools (status 'unreviewed') and teams that the files name but the database does not know.")
 @date_format_option
-@click.option("--currency", default="USD", show_default=True, help="Currency of amounts that name none.")
+@click.option("--currency", help="Currency of amounts that name none (default: the database's base currency).")
 @click.option("--as-of", metavar="DATE",
               help="Tools files only: the day the file's snapshot of the inventory is as of, which its changes are "
                    "recorded on in the tools' history (default: today). Load older snapshots first.")
 @sheet_option
 @silent_option
 @friendly_errors
-def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency, sheet, silent):
+def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency, as_of, sheet, silent):
     """Load FILES of one KIND into the database.
 
     Each file loads whole or not at all; a rejected file lists every problem
@@ -123,7 +127,7 @@ def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency,
         stack-tracker ingest stack.db tools tools-2025-12.csv --as-of 2025-12-31
     """
     db = open_database(db_path, must_exist=True)
-    options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency.upper(), sheet=sheet, as_of=as_of)
+    options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency, sheet=sheet, as_of=as_of)
     for path in files:
         with progress_bar(path.name, silent, path.stat().st_size) as progress:
             result = ingest_file(db, kind, path, fmt=fmt, dry_run=dry_run, options=options, progress=progress)

@@ -175,6 +175,14 @@ TABLES: dict[str, TableSpec] = {
         not_null=frozenset({"events", "log"}),
         defaults={"log": "sign-ins"},
     ),
+    # Exchange rates: base-currency units for one unit of ``currency``, in force
+    # from ``date`` until the currency's next rate. Written by `ingest rates`.
+    "rates": TableSpec(
+        columns={"currency": str, "date": str, "rate": float, "ingest_id": int},
+        pk=("currency", "date"),
+        foreign_keys=(INGEST_REF,),
+        not_null=frozenset({"rate"}),
+    ),
     # The inventory's history: a tool's contract and ownership fields, each change
     # with the day it took effect. Written by the database's own triggers
     # (sql/triggers/tool_history.sql), whatever writes the tools table.

@@ -32,7 +32,8 @@ class Options:
 
     allow_new: bool = False
     date_format: str | None = None
-    default_currency: str = "USD"
+    default_currency: str | None = None  # of amounts that name none (None: the base currency)
+    base_currency: str = "USD"  # the database's (`database.settings`), which rates convert into: set by `ingest`
     sheet: str | None = None  # the worksheet of an .xlsx file to read (default: the first)
     as_of: str | None = None  # the day a tools file's snapshot is as of: when its changes took effect
 
@@ -92,6 +93,7 @@ class Converter:
             k.BOOL: n.parse_bool,
             k.LEVEL: n.parse_usage_level,
             k.DURATION: n.parse_notice_period,
+            k.RATE: n.parse_rate,
             k.CHOICE: column.parse,
         }
         if column.type in simple:

@@ -12,13 +12,14 @@ converts the records (`conversion.py`, with each kind's rules from
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import sqlite_utils
 
 from .. import normalise as n
+from ..database.settings import base_currency
 from ..errors import StackTrackerError
 from . import kinds as k
 from .conversion import Options
@@ -90,6 +91,7 @@ def ingest(
     except KeyError:
         raise StackTrackerError(f"unknown kind {kind_name!r}: expected one of {', '.join(k.KINDS)}") from None
     as_of = _snapshot_day(kind, options)
+    options = _with_currencies(db, options)
     path = Path(path)
     file = path.name
     with logged_run(db, kind.name, file, log_failure=not dry_run) as run:
@@ -138,3 +140,13 @@ def _snapshot_day(kind: k.Kind, options: Options) -> str | None:
         return n.parse_as_of(options.as_of, options.date_format)
     except n.BadValue as error:
         raise StackTrackerError(f"--as-of {options.as_of!r}: {error}") from None
+
+
+def _with_currencies(db: sqlite_utils.Database, options: Options) -> Options:
+    """``options`` with the database's base currency, also for amounts that name none unless ``--currency`` says."""
+    base = base_currency(db)
+    try:
+        default = n.parse_currency(options.default_currency) if options.default_currency else base
+    except n.BadValue as error:
+        raise StackTrackerError(f"--currency {options.default_currency!r}: {error}") from None
+    return replace(options, base_currency=base, default_currency=default)

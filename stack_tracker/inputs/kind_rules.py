@@ -28,6 +28,8 @@ from ..database.names import Resolver
 from . import kinds as k
 from .catalog import default_catalog, fill_tools
 from .conversion import Converter, Options
+from .ecb import ecb_rows, is_ecb_layout
+from .source_file import Source
 
 #: What the published site links: the same test as its ``web_url`` filter.
 WEB_ADDRESS = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
@@ -57,6 +59,9 @@ class KindRules:
     def after_write(self, db: sqlite_utils.Database, ingest_id: int, created: dict[str, int]) -> set[str]:
         """Fill in what the rows imply, counting it in ``created``; return the other tables it changed."""
         return set()
+
+    def reshape(self, source: Source) -> None:
+        """Turn a file laid out another way than the kind's columns into the kind's rows, in place (most need not)."""
 
 
 def converter_for(kind: k.Kind, file: str, options: Options, resolver: Resolver) -> tuple[Converter, KindRules]:
@@ -281,12 +286,39 @@ class UsageRules(KindRules):
 
 
 #: Kind name -> its rules; a kind not listed needs nothing beyond its columns.
+class RateRules(KindRules):
+    """Rates: into the database's base currency; the ECB's file as published is read as rates rows."""
+
+    def __init__(self, converter: Converter):
+        super().__init__(converter)
+        self.base = converter.options.base_currency
+        self.skipped: dict[str, int] = {}
+
+    def reshape(self, source: Source) -> None:
+        if source.headers and is_ecb_layout(source.headers):
+            source.headers = ["date", "currency", "rate"]
+            source.records = ecb_rows(source.records, self.base, self.skipped)
+
+    def finish_row(self, line: int, values: dict[str, object]) -> dict[str, object] | None:
+        if values.get("currency") == self.base:
+            if values.get("rate") != 1:
+                self.problems.add(line, "currency", self.base, "is the base currency, whose rate is always 1")
+                return None
+            self.skipped["rates of the base currency itself"] = self.skipped.get("rates of the base currency itself", 0) + 1
+            return None
+        return values
+
+    def check_file(self, db: sqlite_utils.Database, ingest_id: int) -> list[str]:
+        return [f"{self.converter.file}: left out {count:,} {what}" for what, count in sorted(self.skipped.items()) if count]
+
+
 RULES: dict[str, type[KindRules]] = {
     "capabilities": CapabilityRules,
     "teams": TeamRules,
     "tools": ToolRules,
     "aliases": AliasRules,
     "usage": UsageRules,
+    "rates": RateRules,
 }
 
 

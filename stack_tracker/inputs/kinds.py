@@ -16,8 +16,8 @@ from .. import normalise as n
 
 # What a column holds. References are resolved against the database (and, for
 # a kind that names its own rows, the file itself) by the ingest.
-TEXT, NAME, INT, MONEY, CURRENCY, DATE, PERIOD, BOOL, CHOICE, LEVEL, DURATION = (
-    "text", "name", "int", "money", "currency", "date", "period", "bool", "choice", "level", "duration"
+TEXT, NAME, INT, MONEY, CURRENCY, DATE, PERIOD, BOOL, CHOICE, LEVEL, DURATION, RATE = (
+    "text", "name", "int", "money", "currency", "date", "period", "bool", "choice", "level", "duration", "rate"
 )
 TEAM_REF, TOOL_REF, CAPABILITY_REF = "team", "tool", "capability"
 # A tool by its own name or slug, never through an alias: what an alias points at.
@@ -223,6 +223,19 @@ KINDS: dict[str, Kind] = {
                 Column("data", TEXT, False, ("data", "what", "objects", "payload", "flows", "data flow"), "What flows (leads, contacts, spend …)"),
                 Column("direction", CHOICE, False, ("sync", "direction", "flow direction"), "one-way or two-way", DIRECTION_PARSE, DIRECTIONS),
                 Column("criticality", CHOICE, False, ("importance", "impact", "critical"), "low, medium or high", CRITICALITY_PARSE, CRITICALITIES),
+            ),
+        ),
+        Kind(
+            name="rates",
+            table="rates",
+            description=(
+                "Exchange rates into the base currency, each in force from its date; or the European Central "
+                "Bank's reference-rate file as published (Date, USD, JPY, ...: units per euro)."
+            ),
+            columns=(
+                Column("currency", CURRENCY, True, ("ccy", "currency code", "code", "from currency"), "The currency the rate converts"),
+                Column("rate", RATE, True, ("exchange rate", "fx rate", "rate to base", "conversion rate", "value"), "Base-currency units for one unit of the currency"),
+                Column("date", DATE, True, ("in force from", "valid from", "effective date", "from", "as of", "day"), "The day the rate is in force from"),
             ),
         ),
     )

@@ -75,6 +75,12 @@ class FileLoader:
         """Convert every record and stage it while the file is still clean; then write the new names and the staged rows."""
         records = source.records
         first = next(records, None)
+        if first is not None:
+            # A table's headers are known once its first row is read: only then can a kind read another layout.
+            source.records = itertools.chain([first], records)
+            self.rules.reshape(source)
+            records = source.records
+            first = next(records, None)
         if source.format in TABLE_FORMATS:
             self.keys = {column: header for header, column in self.map_headers(source.headers).items()}
             if self.problems:
