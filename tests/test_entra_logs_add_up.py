@@ -135,6 +135,19 @@ def test_a_log_analytics_export_says_which_log_in_a_column(org_db, tmp_path, col
     assert march(org_db) == BOTH
 
 
+def test_a_log_analytics_query_of_both_tables_as_one_csv(org_db, tmp_path):
+    """SigninLogs and AADNonInteractiveUserSignInLogs queried together, with Log Analytics' own column names;
+    one failure (ResultType 50126, a wrong password) left out."""
+    lines = ["TimeGenerated [UTC],UserPrincipalName,AppDisplayName,ResultType,Category"]
+    lines += [f"{time},jane.doe@example.com,Slack,0,SignInLogs" for time in INTERACTIVE]
+    lines += [f"{time},jane.doe@example.com,Slack,0,NonInteractiveUserSignInLogs" for time in NON_INTERACTIVE]
+    lines.append("2024-03-07T09:00:00Z,jane.doe@example.com,Slack,50126,SignInLogs")
+    result = import_logins(org_db, write(tmp_path / "query_data.csv", "\n".join(lines) + "\n"))
+    assert "query_data.csv: 7 successful sign-ins (4 non-interactive) by 1 person" in result.output
+    assert "not counted: 1 failed or interrupted sign-ins" in result.output
+    assert march(org_db) == BOTH
+
+
 @pytest.mark.parametrize("says", [{"isInteractive": False}, {"signInEventTypes": ["nonInteractiveUser"]}])
 def test_a_graph_beta_sign_in_says_which_log_itself(org_db, tmp_path, says):
     import_logins(org_db, download(tmp_path / "signins-a.json", INTERACTIVE, isInteractive=True))

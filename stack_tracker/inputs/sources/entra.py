@@ -197,10 +197,12 @@ def _from_table(log: LogFile, layout: str, in_log: str) -> Iterator[SignIn]:
     if table is None:
         return
     headers, rows = table
-    time = find_column(headers, "Date (UTC)", "CreatedDateTime", "Date", "Created date time")
+    time = find_column(headers, "Date (UTC)", "CreatedDateTime", "Date", "Created date time", "TimeGenerated",
+                       "TimeGenerated [UTC]")
     user = find_column(headers, "Username", "UserPrincipalName", "User principal name")
     application = find_column(headers, "Application", "AppDisplayName", "App display name")
-    error_code = find_column(headers, "Sign-in error code", "Error code", "ErrorCode", "Status.ErrorCode")
+    # Log Analytics' SigninLogs keep the error code in ResultType, as Azure Monitor's records do.
+    error_code = find_column(headers, "Sign-in error code", "Error code", "ErrorCode", "Status.ErrorCode", "ResultType")
     status = find_column(headers, "Status")
     service_principal = find_column(headers, "Service principal ID", "ServicePrincipalId", "Service principal name")
     managed_identity = find_column(headers, "Managed Identity type", "ManagedIdentityType")
