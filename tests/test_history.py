@@ -98,6 +98,17 @@ def test_spend_by_month_follows_the_history(history):
     ]
 
 
+def test_a_tool_added_later_counts_from_its_contracts_start(teams_db, tmp_path):
+    """Echo enters the inventory on 2025-04-15 under a contract that started 2025-02-01: in force from February.
+    Foxtrot's contract starts after it was added (2025-06-01): it counts from April, when it was added."""
+    run("ingest", teams_db, "tools", write(tmp_path / "t.csv", "tool,annual cost,currency,contract start\n"
+                                                                 "Echo,500,USD,2025-02-01\nFoxtrot,70,USD,2025-06-01\n"),
+        "--as-of", "2025-04-15", "--silent")
+    found = report(teams_db, "spend-by-month", since="2025-01", until="2025-04")
+    assert [(row["period"], row["annual_spend"], row["tools"]) for row in found] == [
+        ("2025-02", 500.0, 1), ("2025-03", 500.0, 1), ("2025-04", 570.0, 2)]
+
+
 def test_the_twelve_months_up_to_the_as_of_day_by_default(history):
     found = report(history, "spend-by-month", as_of="2025-02-10")
     # 2024-03 to 2025-02: only January and February hold anything.

@@ -21,7 +21,7 @@ import sqlite_utils
 from ..errors import StackTrackerError
 from ..privacy import key_file_for
 from .derived import ensure_report_objects
-from .schema import APPLICATION_ID, SCHEMA_VERSION, TABLES, create_tables, schema_version
+from .schema import APPLICATION_ID, FIRST_RELEASE_TABLES, SCHEMA_VERSION, TABLES, create_tables, schema_version
 
 #: How long a command waits for another one's write to finish before giving up.
 #: A small file ingested into a database of a few million usage rows holds the
@@ -89,8 +89,34 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     """
     with db.conn:
         create_tables(db)
+        record_capability_sources(db)
     # The derived tables read the base tables, so they are created after them.
     ensure_report_objects(db)
+
+
+def record_capability_sources(db: sqlite_utils.Database) -> None:
+    """Fill in ``tool_capabilities.source`` on rows written before it was recorded.
+
+    The ingest that last wrote a row tells: a tool-capabilities file is the ops
+    team's word (``stated``); any other ingest (a tools file, a sign-in or user
+    import) only writes what the catalog guessed (``catalog``). A row with no
+    ingest was put in by hand: ``stated``. The one case read wrongly is a guess a
+    tool-capabilities file repeated unchanged (the row kept its first ingest):
+    it shows as unconfirmed until that file is ingested again. Reads only, once
+    every row has its source.
+    """
+    if not db.execute("select exists (select 1 from tool_capabilities where source is null)").fetchone()[0]:
+        return
+    db.execute(
+        """
+        update tool_capabilities set source = case
+          when coalesce((select kind from ingests where ingests.id = tool_capabilities.ingest_id), 'tool-capabilities')
+            = 'tool-capabilities' then 'stated'
+          else 'catalog'
+        end
+        where source is null
+        """
+    )
 
 
 def begin_write(db: sqlite_utils.Database) -> None:
@@ -139,8 +165,9 @@ def _foreign_reason(db: sqlite_utils.Database) -> str | None:
 
     A stack-tracker database carries `APPLICATION_ID`. The first release did
     not mark its databases yet: a file without the mark is taken for one of
-    those only if it records a schema version and has every table of `TABLES`
-    (a table called ``teams`` proves nothing). `ensure_schema` marks it.
+    those only if it records a schema version and has every table it had
+    (`FIRST_RELEASE_TABLES`: a table called ``teams`` proves nothing).
+    `ensure_schema` marks it, and adds the tables later versions have.
     """
     application_id = db.execute("PRAGMA application_id").fetchone()[0]
     if application_id == APPLICATION_ID:
@@ -152,7 +179,7 @@ def _foreign_reason(db: sqlite_utils.Database) -> str | None:
         return f"it has no tables, but another program's schema version: {version}" if version else None
     if not tables & set(TABLES):
         return "it has tables, none of them stack-tracker's"
-    missing = [name for name in TABLES if name not in tables]
+    missing = [name for name in FIRST_RELEASE_TABLES if name not in tables]
     if missing:
         listed = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
         return f"it has no stack-tracker mark and lacks {len(missing)} of stack-tracker's tables: {listed}"

@@ -214,6 +214,14 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+#: The tables of the first release, which did not mark its databases yet: a file
+#: without the mark is taken for one of those only if it has every one of them.
+FIRST_RELEASE_TABLES = (
+    "ingests", "capabilities", "teams", "tools", "tool_aliases", "tool_capabilities", "team_needs", "usage",
+    "user_activity", "user_activity_days", "settings", "integrations",
+)
+
+
 def create_tables(db: sqlite_utils.Database) -> None:
     """Create every base table and index that is missing, add the columns a newer version declares,
     rebuild a table a newer version keys differently, and record the schema version and

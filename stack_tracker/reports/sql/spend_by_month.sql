@@ -2,11 +2,12 @@
 -- inventory's history (tool_history): what each tool cost, in which currency
 -- and whether it was in use (active, trial or retiring) on the month's last
 -- day. A tool whose fields have no history holds its present values for every
--- month; a tool added later counts from the month it was added. Months run
+-- month; a tool added later counts from the month it was added, or from its
+-- contract's start when that came first (with the values it was added with). Months run
 -- from `since` to `until` (YYYY-MM); by default the twelve up to the as-of day.
 with recursive params as (
-  select coalesce(nullif(:until, ''), strftime('%Y-%m', coalesce(nullif(:as_of, ''), date('now')))) as until,
-         nullif(:since, '') as since
+  select nullif(:since, '') as since,
+         coalesce(nullif(:until, ''), strftime('%Y-%m', coalesce(nullif(:as_of, ''), date('now')))) as until
 ),
 bounds as (
   select until, coalesce(since, strftime('%Y-%m', date(until || '-01', '-11 months'))) as since from params
@@ -23,7 +24,7 @@ grid as (
 fields(field) as (values ('status'), ('annual_cost'), ('currency')),
 points as (
   -- The change in force at the month's end, and the next one after it.
-  select grid.period, grid.tool, fields.field,
+  select grid.period, grid.month_end, grid.tool, fields.field,
     (select max(changed_on) from tool_history as history
      where history.tool = grid.tool and history.field = fields.field and history.changed_on <= grid.month_end) as last_change,
     (select min(changed_on) from tool_history as history
@@ -35,8 +36,12 @@ values_at as (
     case
       when last_change is not null then (select new_value from tool_history as history
         where history.tool = points.tool and history.field = points.field and history.changed_on = last_change)
-      -- Before the first recorded change, the value it changed from (none for a tool not yet added).
-      when next_change is not null then (select old_value from tool_history as history
+      -- Before the first recorded change, the value it changed from: none for a tool not yet added, unless
+      -- its contract had started by then (an inventory loaded today of contracts signed last year).
+      when next_change is not null then (
+        select case when history.old_value is null and tools.contract_start <= points.month_end
+                    then history.new_value else history.old_value end
+        from tool_history as history join tools on tools.slug = history.tool
         where history.tool = points.tool and history.field = points.field and history.changed_on = next_change)
       else (select case points.field when 'status' then status when 'annual_cost' then annual_cost else currency end
             from tools where slug = points.tool)
