@@ -251,8 +251,9 @@ def _ensure_triggers(db: sqlite_utils.Database) -> None:
     definition changed (and only then, so that opening an up-to-date file leaves it untouched)."""
     for path in sorted(TRIGGERS_DIR.glob("*.sql")):
         text = path.read_text(encoding="utf-8")
-        # SQLite keeps the statement from CREATE on, less trailing white space: the comments above it are the file's.
-        definition = text[text.index("CREATE TRIGGER"):].rstrip()
+        # SQLite keeps the statement from CREATE to END, without the semicolon that ends it: the comments
+        # above it are the file's alone.
+        definition = text[text.index("CREATE TRIGGER"):].rstrip().removesuffix(";").rstrip()
         existing = db.execute("select sql from sqlite_master where type = 'trigger' and name = ?", [path.stem]).fetchone()
         if existing is None or existing[0] != definition:
             db.execute(f"DROP TRIGGER IF EXISTS [{path.stem}]")
