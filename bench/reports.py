@@ -111,12 +111,13 @@ def queries(conn: sqlite3.Connection, db_path: Path) -> list[Query]:
     tool = conn.execute("select tool from tool_blast_radius order by downstream_tools desc, tool limit 1").fetchone()
     found = []
     for report in REPORTS.values():
-        blank = {name: "" for name in sql_parameters(report.sql)}
-        found.append(Query(report.name, report.sql, blank))
+        # As the site serves it: with the names beside the slugs.
+        blank = {name: "" for name in sql_parameters(report.named_sql)}
+        found.append(Query(report.name, report.named_sql, blank))
         if "team" in blank and team:
-            found.append(Query(f"{report.name} team={team[0]}", report.sql, {**blank, "team": team[0]}))
+            found.append(Query(f"{report.name} team={team[0]}", report.named_sql, {**blank, "team": team[0]}))
         if "tool" in blank and tool:
-            found.append(Query(f"{report.name} tool={tool[0]}", report.sql, {**blank, "tool": tool[0]}))
+            found.append(Query(f"{report.name} tool={tool[0]}", report.named_sql, {**blank, "tool": tool[0]}))
     dashboards = site_metadata(db_path)["plugins"].get(DASHBOARDS_PLUGIN) or {}
     for dashboard_name, dashboard in dashboards.items():
         for kind, items in (("filter", dashboard.get("filters") or {}), ("chart", dashboard.get("charts") or {})):

@@ -219,21 +219,25 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     rows_checked: int = 0
     repaired: list[str] = field(default_factory=list)
+    #: What a person should know that is not a problem (the catalog's unconfirmed guesses).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
     def summary(self) -> str:
-        """``ok: …`` for a healthy database, else one line per finding."""
+        """``ok: …`` for a healthy database, else one line per finding; then a line per note."""
         if self.ok:
-            return (
+            lines = [
                 f"ok: {self.database}: the file is intact, its {self.rows_checked:,} rows refer only to rows "
                 f"that exist, and the report tables agree with them"
-            )
-        count = len(self.findings)
-        lines = [f"{self.database}: {count} problem{'s' if count != 1 else ''}"]
-        lines += [f"- {finding.message}" for finding in self.findings]
+            ]
+        else:
+            count = len(self.findings)
+            lines = [f"{self.database}: {count} problem{'s' if count != 1 else ''}"]
+            lines += [f"- {finding.message}" for finding in self.findings]
+        lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -264,6 +268,7 @@ def check(db: sqlite_utils.Database, *, repair: bool = False) -> CheckResult:
         result.rows_checked = sum(db.table(name).count for name in schema.TABLES)
         result.findings += _broken_references(db, list(schema.TABLES), result.database)
         result.findings += _aliases_of_other_tools(db, result.database)
+        result.notes += _catalog_guesses(db, result.database)
         stale = _stale_derived_tables(db)
         if stale and repair:
             rebuild_derived_tables(db)
@@ -395,6 +400,37 @@ def _aliases_of_other_tools(db: sqlite_utils.Database, database: str) -> list[Fi
         f"{len(wrong):,} tool_aliases {'row makes' if one else 'rows make'} a tool's own name lead to another tool: "
         f"{listed}: an alias can't name another tool; delete {'it' if one else 'them'} with: {delete}"
     )]
+
+
+def _catalog_guesses(db: sqlite_utils.Database, database: str) -> list[str]:
+    """The tool capabilities only the catalog says a tool has, by tool: reports use them, and say so.
+
+    Not a problem (the tool is still there to be judged); a note, so that the
+    ops team confirms or corrects them in a tool-capabilities file.
+    """
+    if "source" not in db.table("tool_capabilities").columns_dict:
+        return []
+    guesses = db.execute(
+        """
+        select tools.name, group_concat(capabilities.name, ', '), count(*)
+        from (select * from tool_capabilities where source = 'catalog' order by tool, "primary" desc, capability) as guess
+        join tools on tools.slug = guess.tool
+        left join capabilities on capabilities.slug = guess.capability
+        group by guess.tool
+        order by tools.name
+        """
+    ).fetchall()
+    if not guesses:
+        return []
+    total = sum(count for _, _, count in guesses)
+    listed = "; ".join(f"{tool} ({capabilities})" for tool, capabilities, _ in guesses[:MAX_LISTED])
+    if len(guesses) > MAX_LISTED:
+        listed += f" and {len(guesses) - MAX_LISTED} more tools"
+    return [
+        f"{total:,} tool {'capability is' if total == 1 else 'capabilities are'} from the catalog, unconfirmed: "
+        f"{listed}: reports use them and say so; confirm or correct them with "
+        f"stack-tracker ingest {shlex.quote(database)} tool-capabilities FILE (it replaces the guesses for the tools it lists)"
+    ]
 
 
 def _sql_command(database: str, sql: str, params: dict[str, str] | None = None) -> str:

@@ -28,12 +28,29 @@ def display(value: object) -> str:
     return str(value)
 
 
+def for_people(rows: list[dict]) -> list[dict]:
+    """Rows as people read them: a slug column shows the display name the row
+    carries beside it (``tool`` shows ``tool_name``), and the name is not repeated."""
+    if not rows:
+        return rows
+    named = {column for column in rows[0] if f"{column}_name" in rows[0]}
+    names = {f"{column}_name" for column in named}
+    return [
+        {column: row[f"{column}_name"] if column in named else value
+         for column, value in row.items() if column not in names}
+        for row in rows
+    ]
+
+
 def render(rows: list[dict], fmt: str) -> str:
-    """``rows`` in ``fmt``: one of table, markdown, csv, json."""
+    """``rows`` in ``fmt``: one of table, markdown, csv, json. Programs get every
+    column (slugs and names); the table and Markdown show names (`for_people`)."""
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     if not rows:
         return "" if fmt == "csv" else "(no rows)\n"
+    if fmt in ("table", "markdown"):
+        rows = for_people(rows)
     columns = list(rows[0])
     if fmt == "csv":
         buffer = io.StringIO()

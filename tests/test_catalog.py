@@ -113,10 +113,13 @@ def test_capabilities_are_added_only_to_a_tool_that_has_none(db_path, tmp_path):
     run("ingest", db_path, "tools", write(tmp_path / "a.csv", "tool\nSemrush\n"), "--silent")
     run("ingest", db_path, "tool-capabilities", write(tmp_path / "tc.csv", "tool,capability\nSemrush,PR\n"), "--silent")
     run("ingest", db_path, "tools", write(tmp_path / "a.csv", "tool\nSemrush\n"), "--silent")
-    assert {row["capability"] for row in rows(db_path, "select capability from tool_capabilities")} == {"seo", "content-marketing", "pr"}
+    # The file is the word on Semrush: the catalog's SEO and content marketing went, and stay gone.
+    assert rows(db_path, "select tool, capability, source from tool_capabilities") == [
+        {"tool": "semrush", "capability": "pr", "source": "stated"},
+    ]
     run("ingest", db_path, "tools", write(tmp_path / "c.csv", "tool\nAhrefs\n"), "--silent")
-    db_rows = rows(db_path, "select capability from tool_capabilities where tool = 'ahrefs'")
-    assert db_rows == [{"capability": "seo"}]
+    db_rows = rows(db_path, "select capability, source from tool_capabilities where tool = 'ahrefs'")
+    assert db_rows == [{"capability": "seo", "source": "catalog"}]
 
 
 def test_the_demo_gets_no_capability_its_sample_does_not_list(tmp_path):

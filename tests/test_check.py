@@ -17,7 +17,13 @@ from stack_tracker.maintenance import check
 
 @pytest.fixture
 def stack_db(org_db, tmp_path):
-    """``org_db`` with three months of usage and an integration: every derived table has rows."""
+    """``org_db`` with what its tools do stated (no catalog guess left to note), three months
+    of usage and an integration: every derived table has rows but consolidation_candidates
+    (no two tools are mainly for the same job)."""
+    run("ingest", org_db, "tool-capabilities",
+        write(tmp_path / "tool-capabilities.csv",
+              "tool,capability,primary\nHubSpot Marketing Hub,Marketing automation,yes\nSalesforce Sales Cloud,CRM,yes\n"),
+        "--silent")
     lines = ["team,tool,period,seats,active users"]
     for period in ("2026-01", "2026-02", "2026-03"):
         for team in ("Marketing", "Demand Gen"):

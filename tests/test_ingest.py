@@ -298,13 +298,14 @@ def test_needs_tool_capabilities_and_integrations(org_db, tmp_path):
     run("ingest", org_db, "tool-capabilities", write(tmp_path / "tc.csv", "tool,capability,primary\nHubSpot Marketing Hub,Marketing automation,yes\nhubspot marketing hub,crm,no\n"), "--silent")
     run("ingest", org_db, "needs", write(tmp_path / "needs.csv", "team,capability,priority\nDemand Gen,marketing-automation,must-have\nMarketing,CRM,\n"), "--silent")
     run("ingest", org_db, "integrations", write(tmp_path / "int.csv", "Source,Target,Data,Direction,Criticality\nHubSpot Marketing Hub,Salesforce Sales Cloud,leads,sync,critical\n"), "--silent")
-    # Beside the file's rows, the capabilities the known-tool catalog gave both tools when they were ingested.
-    assert rows(org_db, 'select tool, capability, "primary" from tool_capabilities order by capability, tool') == [
-        {"tool": "hubspot-marketing-hub", "capability": "crm", "primary": 0},
-        {"tool": "salesforce-sales-cloud", "capability": "crm", "primary": 1},
-        {"tool": "hubspot-marketing-hub", "capability": "email-marketing", "primary": 0},
-        {"tool": "hubspot-marketing-hub", "capability": "marketing-automation", "primary": 1},
-        {"tool": "salesforce-sales-cloud", "capability": "sales-automation-enablement-and-intelligence", "primary": 0},
+    # The file is the word on HubSpot: the catalog's guess that it does email marketing went. Salesforce,
+    # which the file does not list, keeps what the known-tool catalog gave it when it was ingested.
+    assert rows(org_db, 'select tool, capability, "primary", source from tool_capabilities order by capability, tool') == [
+        {"tool": "hubspot-marketing-hub", "capability": "crm", "primary": 0, "source": "stated"},
+        {"tool": "salesforce-sales-cloud", "capability": "crm", "primary": 1, "source": "catalog"},
+        {"tool": "hubspot-marketing-hub", "capability": "marketing-automation", "primary": 1, "source": "stated"},
+        {"tool": "salesforce-sales-cloud", "capability": "sales-automation-enablement-and-intelligence", "primary": 0,
+         "source": "catalog"},
     ]
     assert rows(org_db, "select team, capability, priority from team_needs order by team") == [
         {"team": "demand-gen", "capability": "marketing-automation", "priority": "must"},

@@ -42,6 +42,8 @@ def command_line(command: str, db, tmp_path) -> list:
         "backup": ["backup", db, tmp_path / "copy.db"],
         "publish": ["publish", db, tmp_path / "site"],
         "serve": ["serve", db, "--port", free_port()],
+        "calendar": ["calendar", db, "-o", tmp_path / "renewals.ics"],
+        "remind": ["remind", db, "--webhook", f"http://127.0.0.1:{free_port()}/hook"],
     }[command]
 
 
@@ -53,6 +55,7 @@ def not_served(monkeypatch):
 
 @pytest.mark.parametrize("command", [
     "init", "ingest", "import-logins", "import-users", "report", "summary", "check", "backup", "publish", "serve",
+    "calendar", "remind",
 ])
 def test_every_command_refuses_another_programs_database_and_writes_nothing(command, tmp_path, not_served):
     # Another program's database that happens to have a table called teams (and one called tools).

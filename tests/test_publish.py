@@ -66,7 +66,9 @@ def test_publish_writes_a_deployable_directory(site):
     assert "adoption_by_team" in metadata["databases"]["stack"]["queries"]
     charts = metadata["plugins"]["datasette-dashboards"]["adoption"]["charts"]
     assert {chart["db"] for chart in charts.values()} == {"stack"}
-    assert metadata["plugins"]["stack-tracker"] == {"database": "stack"}
+    assert metadata["plugins"]["stack-tracker"]["database"] == "stack"
+    # Which table names each slug column of the reports, for the reports' pages to show names.
+    assert metadata["plugins"]["stack-tracker"]["named_columns"]["owner_team"] == "teams"
     assert json.loads((site / "settings.json").read_text())["suggest_facets"] is False
     assert json.loads((site / "inspect-data.json").read_text())["stack"]["file"] == "stack.db"
     assert {"index.html", "row.html", "_tool.html", "_team.html", "search.html"} <= {

@@ -122,7 +122,10 @@ def test_each_ingest_refreshes_only_its_months_and_matches_a_rebuild(org_db, tmp
     # A new month with a new team and a new tool: that month alone.
     refreshes.clear()
     ingest_usage(org_db, tmp_path, "april.csv", APRIL, "--allow-new")
-    assert {refreshes[name] for name in USAGE_TABLES if name in MONTHLY_TABLES} == {("months", ("2024-04",))}
+    # No two tools are mainly for the same job, so consolidation_candidates is
+    # empty, and an empty table is built whole.
+    assert refreshes.pop("consolidation_candidates") == ("whole",)
+    assert {refreshes[name] for name in USAGE_TABLES if name in MONTHLY_TABLES and name in refreshes} == {("months", ("2024-04",))}
     assert not set(refreshes) - set(USAGE_TABLES)  # nothing built from other tables
     assert effective(org_db, "2024-04", "events", "canva")["first_period"] == "2024-04"
     assert first_periods(org_db, "marketing", HS) == dict.fromkeys(["2024-01", "2024-02", "2024-03", "2024-04"], "2024-01")

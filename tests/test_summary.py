@@ -18,11 +18,14 @@ def test_markdown_summary_shows_headline_and_planted_findings(sample_db):
     text = run("summary", sample_db, "--as-of", AS_OF).output
     stack = report_json(sample_db, "stack")[0]
     assert (stack["active_users"], stack["seats"], stack["annual_spend"]) == (612, 765, 937500.0)
-    assert f"**Stack utilisation {stack['stack_utilization']:.0%}**: 612 active users on 765 seats" in text
+    assert f"**Seat utilisation {stack['stack_utilization']:.0%}**: 612 active users on 765 seats" in text
+    # Gartner's figures stand beside the measure they are: the capabilities in use.
+    assert (stack["used_capabilities"], stack["paid_capabilities"]) == (48, 55)
+    assert "**Capability utilisation 87%**: 48 of the 55 capabilities the organisation pays for" in text
     assert "58% (2020), 42% (2022) and 33% (2023)" in text
     assert "**Annual spend USD 937,500** on 43 tools" in text
     assert f"**Idle-seat cost USD {stack['idle_seat_cost']:,.0f} a year**" in text
-    assert "dreamdata (EUR), usercentrics (EUR)" in text
+    assert "Dreamdata (EUR), Usercentrics (EUR)" in text
     # The planted findings of data/sample/README.md, each with what to do.
     assert "**Adobe Creative Cloud** renews 2026-12-15 (15 days, renews automatically): 22 of 60 seats active in 2026-11 (37%). **Right-size** to 25 seats." in text
     assert "**HubSpot Marketing Hub** renews 2027-01-15 (46 days" in text and "**Renew**." in text
@@ -37,9 +40,18 @@ def test_markdown_summary_shows_headline_and_planted_findings(sample_db):
 def test_summary_agrees_with_the_reports(sample_db):
     text = run("summary", sample_db, "--as-of", AS_OF).output
     for row in report_json(sample_db, "renewals", "--as-of", AS_OF):
-        assert f"**{row['name']}** renews {row['renewal_date']} ({row['days_left']} days" in text
-    top_overlap = max(report_json(sample_db, "overlap"), key=lambda row: row["savings_ceiling"] or 0)
-    assert f"up to USD {top_overlap['savings_ceiling']:,.0f} a year could be saved" in text
+        assert f"**{row['tool_name']}** renews {row['renewal_date']} ({row['days_left']} days" in text
+    consolidation = report_json(sample_db, "consolidation")
+    # Each tool once: the savings are the sum of the consolidation report's, not of the overlaps'.
+    savings = sum(row["saving"] or 0 for row in consolidation)
+    assert savings == sum(row["savings_ceiling"] or 0 for row in report_json(sample_db, "overlap")) == 48200
+    assert f"Could go, saving up to USD {savings:,.0f} a year (each tool counted once)" in text
+    for finding in ("cut", "standardise"):
+        rows_of = [row for row in consolidation if row["finding"] == finding]
+        for row in rows_of[:5]:
+            assert f"**{row['tool_name']}** (USD {row['annual_cost']:,.0f} a year): {row['detail']}" in text
+        if len(rows_of) > 5:  # the sample's 7 standardisation questions: 5 in full, then the others named
+            assert f"- And {len(rows_of) - 5} more: {', '.join(row['tool_name'] for row in rows_of[5:])} (" in text
     for row in report_json(sample_db, "gaps"):
         assert row["detail"].replace("_", "\\_") in text, row
 
@@ -51,7 +63,7 @@ def test_team_summary(sample_db):
     table = [line for line in text.splitlines() if line.startswith("| ") and line.count("|") == 6][1:]
     assert len(table) == len(team_tools) == 10
     assert "| Marketo Engage | 12 | 10 | 83% | stable |" in table
-    assert "**field-marketing**: Needs Account-based marketing" in text
+    assert "**Field Marketing**: Needs Account-based marketing" in text
 
 
 def test_html_summary_is_self_contained(sample_db, tmp_path):
@@ -63,7 +75,8 @@ def test_html_summary_is_self_contained(sample_db, tmp_path):
     assert "<script" not in html
     assert not re.search(r"""(src|href)=["']?https?:""", html)
     assert html.count("<svg") == 2 and "<polyline" in html
-    assert "stack utilisation: 612 active users on 765 seats" in html
+    assert "seat utilisation: 612 active users on 765 seats" in html
+    assert "capability utilisation: 48 of the 55 capabilities paid for" in html
     assert "Adobe Creative Cloud</strong> renews 2026-12-15" in html
 
 
@@ -113,6 +126,6 @@ def test_summary_tools_table_is_the_adoption_report(sample_db):
     adoption = report_json(sample_db, "adoption")
     assert len(adoption) == 43
     for row in adoption:
-        cells = [row["name"], "" if row["seats"] is None else row["seats"], "" if row["active_users"] is None else row["active_users"],
+        cells = [row["tool_name"], "" if row["seats"] is None else row["seats"], "" if row["active_users"] is None else row["active_users"],
                  "n/a" if row["utilization"] is None else f"{row['utilization']:.0%}", row["stage"] or ""]
         assert "| " + " | ".join(map(str, cells)) + " |" in text, row

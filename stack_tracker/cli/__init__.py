@@ -1,6 +1,17 @@
 """The command line, ``stack-tracker``: `commands` holds one function per command,
+`usage_commands` import-logins and import-users, `spend_commands` import-spend,
+`renewal_commands` the calendar and reminders,
 `options` what they share."""
 
 from .commands import cli, main
+from .renewal_commands import calendar, remind
+from .spend_commands import import_spend
+from .usage_commands import import_logins, import_users
+
+cli.add_command(import_logins)
+cli.add_command(import_users)
+cli.add_command(import_spend)
+cli.add_command(calendar)
+cli.add_command(remind)
 
 __all__ = ["cli", "main"]

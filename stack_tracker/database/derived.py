@@ -126,6 +126,44 @@ DERIVED_TABLES: dict[str, TableSpec] = {
         columns={"period": str, "tool_a": str, "tool_b": str, "shared_users": int, "shared_capabilities": str},
         pk=("period", "tool_a", "tool_b"),
     ),
+    # What overlaps are judged on: active tools in use, by capability, ranked among
+    # the tools mainly for it. Keyed tool first: a tool's jobs are read together.
+    "capability_contenders": TableSpec(
+        columns={
+            "period": str,
+            "tool": str,
+            "capability": str,
+            "primary": int,
+            "source": str,
+            "active_users": int,
+            "teams_using": int,
+            "place": int,
+            "providers": int,
+            "keep_tool": str,
+            "challenged": int,
+            "best_kept_tool": str,
+            "main_keep_tool": str,
+        },
+        pk=("period", "tool", "capability"),
+        indexes=(("period", "capability"),),
+    ),
+    # The one verdict the overlap and consolidation reports share, per challenged tool.
+    "consolidation_candidates": TableSpec(
+        columns={
+            "period": str,
+            "tool": str,
+            "capability": str,
+            "keep_tool": str,
+            "jobs": str,
+            "uncovered_jobs": int,
+            "teams_moving": str,
+            "shared_users": int,
+            "rests_on_catalog": int,
+            "finding": str,
+            "confidence": str,
+        },
+        pk=("period", "tool"),
+    ),
     "tool_blast_radius": TableSpec(
         columns={"tool": str, "downstream_tools": int, "direct_downstream_tools": int},
         pk=("tool",),
@@ -145,6 +183,9 @@ DERIVED_INPUTS: dict[str, frozenset[str]] = {
     "team_capability_coverage": frozenset({"usage", "tool_capabilities"}),
     "capability_tool_teams": frozenset({"usage", "tool_capabilities"}),
     "tool_pair_shared_users": frozenset({"user_activity", "tool_capabilities"}),
+    # A tool's status decides whether it is judged at all: tools are an input here.
+    "capability_contenders": frozenset({"usage", "tool_capabilities", "tools"}),
+    "consolidation_candidates": frozenset({"usage", "tool_capabilities", "tools", "user_activity"}),
     "tool_blast_radius": frozenset({"integrations"}),
 }
 
@@ -169,10 +210,12 @@ MONTHLY_TABLES: frozenset[str] = frozenset({
     "team_capability_coverage",
     "capability_tool_teams",
     "tool_pair_shared_users",
+    "capability_contenders",
+    "consolidation_candidates",
 })
 
 #: Views the reports share, from ``sql/views/<view>.sql``.
-REPORT_VIEWS: tuple[str, ...] = ("integration_flows",)
+REPORT_VIEWS: tuple[str, ...] = ("integration_flows", "spellings", "rates_in_force")
 
 _SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "FLOAT"}
 

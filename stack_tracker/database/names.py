@@ -6,16 +6,27 @@ Marketing Hub"). `Resolver` finds the slug each spelling means, through the
 tables and ``tool_aliases``; `record_alias` remembers a spelling seen in an
 input, and `create_unreviewed_tool` adds a tool an input uses but the
 inventory lacks. Every importer resolves names here, and so do the reports
-and checks that take a name.
+and checks that take a name: `slug_for` answers a name nothing has with an
+error that suggests the closest ones, never with an empty result.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection
 
 import sqlite_utils
 
 from .. import normalise as n
+from ..errors import StackTrackerError
+
+#: What a person may name where a report or a command takes a name, and the table that holds its names.
+NAMED_TABLES = {"team": "teams", "tool": "tools", "capability": "capabilities"}
+#: How alike (difflib's ratio) a spelling must be to what was typed to be suggested.
+CLOSE_ENOUGH = 0.6
+SUGGESTIONS = 5
+#: Up to this many names, an unknown one is answered with all of them: a list a person reads at a glance.
+LISTED_IN_FULL = 20
 
 
 class Resolver:
@@ -170,3 +181,65 @@ def new_slug(name: str) -> str:
     if not slug:
         raise n.BadValue("a name needs at least one letter or digit")
     return slug
+
+
+#: How a `Resolver` finds each kind of name.
+RESOLVE = {"team": Resolver.team, "tool": Resolver.tool, "capability": Resolver.capability}
+
+
+class UnknownName(StackTrackerError):
+    """A team, tool or capability that nothing in the database is called; the message suggests the closest names."""
+
+
+def slug_for(db: sqlite_utils.Database, kind: str, name: str) -> str:
+    """The slug of the ``kind`` (team, tool or capability) that ``name`` means.
+
+    ``name`` may be the display name, the slug or, for a tool, any alias, in
+    any case and spacing. Raises `UnknownName` when nothing is called that.
+    """
+    table = NAMED_TABLES[kind]
+    # The slug itself, as pages and scripts pass it, without reading every name.
+    if db.execute(f"select 1 from [{table}] where slug = ?", [name]).fetchone():
+        return name
+    slug = RESOLVE[kind](Resolver(db), name)
+    if slug is None:
+        raise UnknownName(f"unknown {kind} {name!r}: {closest_names(db, kind, name)}")
+    return slug
+
+
+
+def closest_names(db: sqlite_utils.Database, kind: str, name: str) -> str:
+    """What to suggest for a ``kind`` nothing is called ``name``: the names like it, or every name if few."""
+    spellings = _spellings(db, kind)
+    plural = NAMED_TABLES[kind]
+    names = list(dict.fromkeys(spellings.values()))
+    if not names:
+        return f"there are no {plural} yet"
+    typed = n.lookup_key(name)
+    containing = [spellings[spelling] for spelling in spellings if typed and typed in spelling]
+    alike = [spellings[spelling] for spelling in difflib.get_close_matches(typed, spellings, SUGGESTIONS, CLOSE_ENOUGH)]
+    suggested = list(dict.fromkeys(containing + alike))[:SUGGESTIONS]
+    if suggested:
+        return f"did you mean {_listed(suggested, 'or')}?"
+    if len(names) <= LISTED_IN_FULL:
+        return f"the {plural} are {_listed(sorted(names, key=str.casefold), 'and')}"
+    nearest = [spellings[spelling] for spelling in difflib.get_close_matches(typed, spellings, SUGGESTIONS, 0)]
+    return f"the closest {plural} are {_listed(list(dict.fromkeys(nearest)), 'and')}"
+
+
+def _spellings(db: sqlite_utils.Database, kind: str) -> dict[str, str]:
+    """Every spelling of a ``kind`` as `normalise.lookup_key` compares them, with the display name it stands for."""
+    spellings: dict[str, str] = {}
+    for slug, name in db.execute(f"select slug, name from [{NAMED_TABLES[kind]}] order by name"):
+        spellings.setdefault(n.lookup_key(name), name)
+        spellings.setdefault(slug, name)
+    if kind == "tool":
+        aliases = "select alias, tools.name from tool_aliases join tools on tools.slug = tool_aliases.tool order by alias"
+        for alias, name in db.execute(aliases):
+            spellings.setdefault(n.lookup_key(alias), name)
+    return spellings
+
+
+def _listed(names: list[str], conjunction: str) -> str:
+    """``["a", "b", "c"]`` as ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"

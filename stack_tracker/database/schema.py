@@ -192,6 +192,48 @@ TABLES: dict[str, TableSpec] = {
         foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
         indexes=(("changed_on",),),
     ),
+    # The deadline reminders `stack-tracker remind` posted: one row per tool,
+    # deadline ('renewal' or 'cancel-by'), its day and the offset reached, so a
+    # daily run sends each once. Only the webhook's host: its address holds a secret.
+    "reminders_sent": TableSpec(
+        columns={"tool": str, "deadline": str, "deadline_date": str, "days_before": int, "sent_at": str,
+                 "webhook_host": str},
+        pk=("tool", "deadline", "deadline_date", "days_before"),
+        foreign_keys=(("tool", "tools", "slug"),),
+        not_null=frozenset({"sent_at"}),
+    ),
+    # Card and expense spend (`stack-tracker import-spend`): per tool, team,
+    # month and currency, from one file, known by its content (sha256): two
+    # exports both called activity.csv are two files, the same file imported
+    # again is the same rows. Card holders are never stored, only the team each
+    # maps to. ``merchants``: a JSON array of a few merchants as the file wrote them.
+    "spend": TableSpec(
+        columns={"tool": str, "team": str, "period": str, "currency": str, "source_sha256": str, "source_file": str,
+                 "amount": float, "transactions": int, "refunds": int, "merchants": str, "ingest_id": int},
+        pk=("tool", "team", "period", "currency", "source_sha256"),
+        foreign_keys=(("tool", "tools", "slug"), ("team", "teams", "slug"), INGEST_REF),
+        not_null=frozenset({"amount", "transactions"}),
+        indexes=(("period", "tool"), ("source_sha256",)),
+    ),
+    # Every transaction `spend` counts, as a keyed hash (`stack_tracker.privacy`)
+    # of the export's transaction id, or of its day, amount, merchant and card
+    # holder: a transaction two overlapping exports both hold counts once, for
+    # the file that counted it first; no card holder can be read back from it.
+    "spend_fingerprints": TableSpec(
+        columns={"fingerprint": str, "source_sha256": str, "source_file": str, "ingest_id": int},
+        pk="fingerprint",
+        foreign_keys=(INGEST_REF,),
+        not_null=frozenset({"source_sha256"}),
+        indexes=(("source_sha256",),),
+    ),
+    # The ops team's word on which tool a card statement's merchant is (kind
+    # merchant-rules): a tool, or ignore (1) to leave the merchant out.
+    "merchant_rules": TableSpec(
+        columns={"pattern": str, "match": str, "tool": str, "ignore": int, "note": str, "ingest_id": int},
+        pk=("pattern", "match"),
+        foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
+        defaults={"match": "contains", "ignore": 0},
+    ),
     # Small facts about the database itself, such as the fingerprint of the key
     # that pseudonymises people (never the key).
     "settings": TableSpec(

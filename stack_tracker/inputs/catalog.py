@@ -135,7 +135,9 @@ def fill_tools(db: sqlite_utils.Database, tools: dict[str, str | None], ingest_i
     """Fill what the catalog knows about ``tools`` (slug -> its url, if any) and the input left empty.
 
     The vendor is set where it is empty; the capabilities are added to a tool
-    that has none yet, the first one primary. Capabilities the database's
+    that has none yet, the first one primary, with source ``catalog``: a tool
+    a tool-capabilities file has spoken for keeps only what the file stated,
+    however often its tools file is ingested again. Capabilities the database's
     taxonomy does not have are skipped. Returns the number of tool
     capabilities added. Runs inside the caller's transaction.
     """
@@ -161,8 +163,10 @@ def _add_capabilities(db, resolver: Resolver, slug: str, product: Product, inges
         capability_slug = resolver.capability(capability)
         if capability_slug is None:
             continue
+        # Marked as a guess: pages and check say it is unconfirmed, and a tool-capabilities file replaces it.
         cursor = db.execute(
-            'insert or ignore into tool_capabilities (tool, capability, "primary", ingest_id) values (?, ?, ?, ?)',
+            'insert or ignore into tool_capabilities (tool, capability, "primary", source, ingest_id) '
+            "values (?, ?, ?, 'catalog', ?)",
             [slug, capability_slug, int(position == 0), ingest_id],
         )
         added += cursor.rowcount

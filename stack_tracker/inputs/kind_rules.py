@@ -9,8 +9,8 @@ ones that do have a `KindRules` class in `RULES`, one instance per file:
   file, a parent defined further down);
 - ``check_file``: checks that need the whole file (a team above itself, an
   alias that is another tool's name), once its rows are written;
-- ``after_write``: what else the rows fill in (a tool's capabilities, from the
-  catalog);
+- ``after_write``: what else the rows fill in or settle (a tool's capabilities,
+  from the catalog; the catalog's guesses a tool-capabilities file overrules);
 - ``derived_columns``: a table column the kind writes when the file has another.
 
 The row hooks read values and the resolver only; writing is the loader's.
@@ -18,6 +18,7 @@ The row hooks read values and the resolver only; writing is the loader's.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Callable
 
@@ -29,6 +30,7 @@ from . import kinds as k
 from .catalog import default_catalog, fill_tools
 from .conversion import Converter, Options
 from .ecb import ecb_rows, is_ecb_layout
+from .merchants import rule_pattern_error
 from .source_file import Source
 
 #: What the published site links: the same test as its ``web_url`` filter.
@@ -277,6 +279,61 @@ class AliasRules(KindRules):
         return []
 
 
+class ToolCapabilityRules(KindRules):
+    """A tool-capabilities file is the ops team's word on the tools it lists.
+
+    Its rows are recorded as ``stated``; what the catalog guessed for those
+    tools and the file does not state is dropped (and stays dropped: the
+    catalog only fills a tool that has no capabilities at all).
+    """
+
+    # Every row writes its source: the file always has the tool column.
+    derived_columns = {"tool": "source"}
+
+    def __init__(self, converter: Converter):
+        super().__init__(converter)
+        self.listed: set[str] = set()  # the slugs of the tools the file speaks for
+
+    def finish_row(self, line: int, values: dict[str, object]) -> dict[str, object] | None:
+        values["source"] = "stated"
+        self.listed.add(values["tool"])
+        return values
+
+    def check_file(self, db: sqlite_utils.Database, ingest_id: int) -> list[str]:
+        """Say which catalog guesses the file overrules (`after_write` drops them)."""
+        if self.problems:
+            return []
+        guesses = db.execute(
+            """
+            select tools.name, capabilities.name
+            from tool_capabilities as guess
+            join tools on tools.slug = guess.tool
+            join capabilities on capabilities.slug = guess.capability
+            where guess.source = 'catalog' and guess.tool in (select value from json_each(?))
+            order by tools.name, capabilities.name
+            """,
+            [_json_list(self.listed)],
+        ).fetchall()
+        if not guesses:
+            return []
+        listed = "; ".join(f"{tool}: {capability}" for tool, capability in guesses[:10])
+        more = f" and {len(guesses) - 10} more" if len(guesses) > 10 else ""
+        return [f"{self.converter.file}: states what its tools do, so {len(guesses)} "
+                f"{'capability' if len(guesses) == 1 else 'capabilities'} the catalog had guessed for them "
+                f"and the file does not state {'was' if len(guesses) == 1 else 'were'} dropped ({listed}{more})"]
+
+    def after_write(self, db: sqlite_utils.Database, ingest_id: int, created: dict[str, int]) -> set[str]:
+        dropped = db.execute(
+            "delete from tool_capabilities where source = 'catalog' and tool in (select value from json_each(?))",
+            [_json_list(self.listed)],
+        ).rowcount
+        return {"tool_capabilities"} if dropped else set()
+
+
+def _json_list(values: set[str]) -> str:
+    return json.dumps(sorted(values))
+
+
 class UsageRules(KindRules):
     def finish_row(self, line: int, values: dict[str, object]) -> dict[str, object] | None:
         active, seats = values.get("active_users"), values.get("seats")
@@ -312,13 +369,32 @@ class RateRules(KindRules):
         return [f"{self.converter.file}: left out {count:,} {what}" for what, count in sorted(self.skipped.items()) if count]
 
 
+class MerchantRuleRules(KindRules):
+    """Merchant rules: each names a tool or ignores the merchant, never both or neither; a regex must compile."""
+
+    def finish_row(self, line: int, values: dict[str, object]) -> dict[str, object] | None:
+        if values.get("ignore") and values.get("tool"):
+            self.problems.add(line, "ignore", "yes", "a rule names a tool or ignores the merchant, not both")
+            return None
+        if not values.get("ignore") and not values.get("tool"):
+            self.problems.add(line, "tool", None, "a tool is required (or ignore: yes, to leave the merchant out)")
+            return None
+        error = rule_pattern_error(values["pattern"]) if values.get("match") == "regex" else None
+        if error:
+            self.problems.add(line, "pattern", values["pattern"], error)
+            return None
+        return values
+
+
 RULES: dict[str, type[KindRules]] = {
     "capabilities": CapabilityRules,
     "teams": TeamRules,
     "tools": ToolRules,
     "aliases": AliasRules,
+    "tool-capabilities": ToolCapabilityRules,
     "usage": UsageRules,
     "rates": RateRules,
+    "merchant-rules": MerchantRuleRules,
 }
 
 

@@ -107,6 +107,15 @@ BILLING_PARSE, BILLING_CYCLES = _choice(
     "a billing cycle: annual, monthly, quarterly, multi-year, usage-based or free",
 )
 
+MATCH_PARSE, MATCHES = _choice(
+    {
+        "contains": ("contain", "includes", "substring", "in"),
+        "equals": ("equal", "exact", "exactly", "is", "="),
+        "regex": ("regexp", "regular expression", "re", "pattern"),
+    },
+    "a match: contains, equals or regex",
+)
+
 TEAM_ALIASES = ("team name", "team_name", "department", "group")
 TOOL_ALIASES = ("tool name", "application", "app", "app name", "application name", "product", "software", "platform")
 CAPABILITY_ALIASES = ("capability name", "capability slug", "function")
@@ -176,7 +185,10 @@ KINDS: dict[str, Kind] = {
         Kind(
             name="tool-capabilities",
             table="tool_capabilities",
-            description="What each tool does: one row per tool and capability.",
+            description=(
+                "What each tool does: one row per tool and capability. It is the word on the tools it lists: "
+                "what the catalog guessed for them and the file does not state is dropped."
+            ),
             columns=(
                 Column("tool", TOOL_REF, True, TOOL_ALIASES, "The tool"),
                 Column("capability", CAPABILITY_REF, True, CAPABILITY_ALIASES, "A capability it provides"),
@@ -236,6 +248,22 @@ KINDS: dict[str, Kind] = {
                 Column("currency", CURRENCY, True, ("ccy", "currency code", "code", "from currency"), "The currency the rate converts"),
                 Column("rate", RATE, True, ("exchange rate", "fx rate", "rate to base", "conversion rate", "value"), "Base-currency units for one unit of the currency"),
                 Column("date", DATE, True, ("in force from", "valid from", "effective date", "from", "as of", "day"), "The day the rate is in force from"),
+            ),
+        ),
+        Kind(
+            name="merchant-rules",
+            table="merchant_rules",
+            description=(
+                "Which tool a card or expense export's merchant is (import-spend): the ops team's word, which wins "
+                "over every name and guess. One row per pattern: the tool, or ignore to leave the merchant out."
+            ),
+            defaults={"match": "contains", "ignore": 0},
+            columns=(
+                Column("pattern", TEXT, True, ("merchant", "merchant pattern", "descriptor", "statement descriptor"), "What the merchant, as the export writes it, contains, equals or matches"),
+                Column("match", CHOICE, False, ("match type", "matching", "how"), "contains (the default), equals (the whole merchant) or regex (a Python regular expression); any case", MATCH_PARSE, MATCHES),
+                Column("tool", TOOL_REF, False, TOOL_ALIASES, "The tool the merchant is"),
+                Column("ignore", BOOL, False, ("skip", "exclude", "not software", "leave out"), "yes: leave the merchant's transactions out"),
+                Column("note", TEXT, False, ("notes", "comment", "why"), "Why, in a sentence"),
             ),
         ),
     )

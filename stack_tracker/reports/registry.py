@@ -10,6 +10,12 @@ The SQL applies its own defaults, because Datasette passes every parameter as a
 string and a blank field as ``''``: ``coalesce(nullif(:period, ''), …)``.
 `run_report` passes parameters the same way, so both give the same rows.
 
+People read names, programs read slugs: every reader runs a report's SQL with
+the display name added beside each slug column (`with_names`: ``tool`` is
+followed by ``tool_name``), and a ``team`` or ``tool`` parameter takes a name,
+an alias or a slug in any case (in Python, `database.names.slug_for`; in the
+SQL, through the view ``spellings``, so the site's forms take names too).
+
 How the SQL is written: each file opens with a one-row ``params`` CTE that
 applies the defaults. Big derived tables are read with
 ``x.period = (select period from params)`` and ``CROSS JOIN params`` rather
@@ -25,7 +31,9 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -33,6 +41,8 @@ from typing import Mapping
 import sqlite_utils
 
 from .. import normalise as n
+from ..database import ensure_schema
+from ..database.names import NAMED_TABLES, slug_for
 from ..errors import StackTrackerError
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -44,6 +54,74 @@ class ReportError(StackTrackerError):
 
 def _sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+#: Columns that hold a slug, and the table that names it. Beside each, every
+#: report row carries ``<column>_name``, the display name (the slug itself for
+#: something no table names): programs read the slug, people the name.
+NAMED_COLUMNS = {
+    "tool": "tools",
+    "team": "teams",
+    "capability": "capabilities",
+    "owner_team": "teams",
+    "keep_candidate": "tools",
+    "downstream_tool": "tools",
+    "tool_a": "tools",
+    "tool_b": "tools",
+}
+#: Columns that hold a list of slugs (a JSON array, or joined by ``, ``), and the table that names them.
+NAMED_LISTS = {"shared_capabilities": "capabilities", "takeover_tools": "tools", "paying_teams": "teams"}
+
+
+@functools.cache
+def _empty_schema() -> str:
+    """This version's schema as one script: tables, views and triggers, in the order they were made."""
+    db = sqlite_utils.Database(memory=True)
+    try:
+        ensure_schema(db)
+        return ";\n".join(row[0] for row in db.execute("select sql from sqlite_master where sql is not null order by rowid"))
+    finally:
+        db.close()
+
+
+def report_columns(sql: str) -> list[str]:
+    """The columns a report's SQL returns, in order, read from an empty database of this version's shape."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(_empty_schema())
+        blank = {name: "" for name in sql_parameters(sql)}
+        return [column[0] for column in conn.execute(f"select * from (\n{sql}\n) limit 0", blank).description]
+    finally:
+        conn.close()
+
+
+def with_names(sql: str, columns: list[str]) -> str:
+    """``sql`` with ``<column>_name`` after each of its ``columns`` in `NAMED_COLUMNS` or `NAMED_LISTS`.
+
+    Written once here rather than in every report, so no report can forget a
+    name; a column whose name the report already gives is left as it is. The
+    outer select only reads the report's rows, in their order, looking each
+    name up by its table's key.
+    """
+    selected = []
+    for column in columns:
+        selected.append(f"report.[{column}]")
+        named = f"{column}_name"
+        if named in columns:
+            continue
+        if column in NAMED_COLUMNS:
+            selected.append(f"coalesce((select name from [{NAMED_COLUMNS[column]}] where slug = report.[{column}]), "
+                            f"report.[{column}]) as [{named}]")
+        elif column in NAMED_LISTS:
+            # Slugs hold neither commas nor quotes: a joined list is a JSON array once quoted.
+            listed = (f"iif(json_valid(report.[{column}]), report.[{column}], "
+                      f"'[\"' || replace(report.[{column}], ', ', '\",\"') || '\"]')")
+            selected.append(f"(select group_concat(coalesce(named.name, listed.value), ', ') "
+                            f"from json_each({listed}) as listed "
+                            f"left join [{NAMED_LISTS[column]}] as named on named.slug = listed.value) as [{named}]")
+    if len(selected) == len(columns):
+        return sql
+    return "select\n  " + ",\n  ".join(selected) + f"\nfrom (\n{sql.strip()}\n) as report"
 
 
 
@@ -61,13 +139,18 @@ class Report:
     sql: str
     parameters: Mapping[str, str | None]
 
+    @functools.cached_property
+    def named_sql(self) -> str:
+        """The SQL every reader runs: the report's, with the display name beside each slug column (`with_names`)."""
+        return with_names(self.sql, report_columns(self.sql))
+
 
 #: What every parameter means; `Report.parameters` gives each report's defaults.
 PARAMETER_HELP: dict[str, str] = {
     "period": "The month, YYYY-MM. Default: the latest month with usage data.",
     "team": (
-        "A team slug: only rows about that team, counting the tools it owns for renewals, shelfware, "
-        "blind spots and the stack's spend. Default: all teams."
+        "A team, by its name or slug in any case: only rows about that team, counting the tools it owns for "
+        "renewals, shelfware, blind spots and the stack's spend. Default: all teams."
     ),
     "as_of": "The day to count from, YYYY-MM-DD. Default: today.",
     "currency": "The base currency: money in any other currency is left out of totals, and the report says so.",
@@ -83,9 +166,15 @@ PARAMETER_HELP: dict[str, str] = {
     "seat_headroom": "Right-size to active users times (1 + this), rounded up.",
     "basis": "How to share a tool's cost among teams: seats (each team's assigned seats; seats nobody holds are "
              "unallocated) or active (each team's active users).",
-    "since": "The first day (changes: YYYY-MM-DD) or month (spend-by-month: YYYY-MM) to show. Default: all (changes), "
-             "or eleven months before until (spend-by-month).",
-    "until": "The last day (changes) or month (spend-by-month) to show. Default: all (changes), or the month of as_of.",
+    "since": "The first day (changes: YYYY-MM-DD) or month (spend-by-month and the card-spend reports: YYYY-MM) to "
+             "show. Default: all (changes), or eleven months before until (spend-by-month, card spend).",
+    "until": "The last day (changes) or month (spend-by-month, card spend) to show. Default: all (changes), the "
+             "month of as_of (spend-by-month), or the latest month with card spend (spend, unmanaged-spend, "
+             "duplicate-subscriptions).",
+    "run_rate_months": "The annualised run rate is the spend of this many months up to the row's, scaled to a year "
+                       "(3: the last three months times 4).",
+    "min_teams": "A tool paid for by this many teams or more in a month, each on its own cards, is a duplicate "
+                 "subscription (at least 2).",
     "tool": (
         "A tool, by its name, any alias or its slug in any case: list every tool downstream of it. "
         "Blank: rank tools by blast radius."
@@ -128,8 +217,9 @@ REPORTS: dict[str, Report] = {
             name="stack",
             title="The stack at a glance",
             description=(
-                "One row: tools and teams in use, annual spend, idle-seat cost, and stack utilisation, "
-                "all active users over all seats, the number to set beside Gartner's 33% (2023)."
+                "One row: tools and teams in use, annual spend, idle-seat cost, seat utilisation (all active "
+                "users over all seats) and capability utilisation (the share of the capabilities paid for that "
+                "are used), the number to set beside Gartner's surveys: 58% (2020), 42% (2022), 33% (2023)."
             ),
             sql=_sql("stack"),
             parameters={"period": None, "team": None, "currency": "USD"},
@@ -148,11 +238,26 @@ REPORTS: dict[str, Report] = {
             name="overlap",
             title="Overlapping tools",
             description=(
-                "Capabilities served by two or more tools in use: their combined cost, the tool to keep "
-                "(most active users) and the cost of the others, the most consolidation could save."
+                "Capabilities two or more tools in use are mainly for: their combined cost, the tool to keep "
+                "(most active users), the tools that could go and what they cost (the savings ceiling), the "
+                "ones different teams chose (a standardisation question, not a saving) and the ones that "
+                "overlap only partly, with why. Capabilities another tool only also does are listed apart, "
+                "as 'also does': not an overlap."
             ),
             sql=_sql("overlap"),
-            parameters={"period": None, "team": None, "currency": "USD", "primary_only": "0"},
+            parameters={"period": None, "team": None, "currency": "USD"},
+        ),
+        Report(
+            name="consolidation",
+            title="Tools that could go",
+            description=(
+                "One row per tool whose every job a tool being kept also does: its cost, its jobs and the tool "
+                "that takes over each, the active users who would move, and how sure that is (sign-ins showing "
+                "people already on both raise it; resting on a catalog guess lowers it). A saving when its teams "
+                "already use the tools that take over; a standardisation question when other teams would move."
+            ),
+            sql=_sql("consolidation"),
+            parameters={"period": None, "team": None, "currency": "USD"},
         ),
         Report(
             name="overlap-teams",
@@ -209,16 +314,6 @@ REPORTS: dict[str, Report] = {
             parameters={"tool": None},
         ),
         Report(
-            name="changes",
-            title="What changed in the inventory",
-            description=(
-                "Tools added, retired or brought back, and each change of a tool's cost, currency, seats, owner, "
-                "status, renewal date or notice period, old value to new, with the day it took effect."
-            ),
-            sql=_sql("changes"),
-            parameters={"since": None, "until": None},
-        ),
-        Report(
             name="cost-by-team",
             title="Cost by team",
             description=(
@@ -230,6 +325,16 @@ REPORTS: dict[str, Report] = {
             parameters={"period": None, "team": None, "basis": "seats"},
         ),
         Report(
+            name="changes",
+            title="What changed in the inventory",
+            description=(
+                "Tools added, retired or brought back, and each change of a tool's cost, currency, seats, owner, "
+                "status, renewal date or notice period, old value to new, with the day it took effect."
+            ),
+            sql=_sql("changes"),
+            parameters={"since": None, "until": None},
+        ),
+        Report(
             name="spend-by-month",
             title="Annual spend month by month",
             description=(
@@ -238,6 +343,37 @@ REPORTS: dict[str, Report] = {
             ),
             sql=_sql("spend_by_month"),
             parameters={"since": None, "until": None, "as_of": None},
+        ),
+        Report(
+            name="card-spend",
+            title="Card and expense spend by tool",
+            description=(
+                "What card and expense exports show the organisation paid for each tool, month by month, in the "
+                "base currency (with the rate used, and any currency without a rate named), the teams that paid, "
+                "an annualised run rate (the last three months times 4) and the tool's annual cost in the inventory."
+            ),
+            sql=_sql("card_spend"),
+            parameters={"since": None, "until": None, "team": None, "run_rate_months": "3"},
+        ),
+        Report(
+            name="unmanaged-spend",
+            title="Software paid for outside the inventory",
+            description=(
+                "Tools paid for on cards or expenses that the inventory has not reviewed, or holds with no annual "
+                "cost: the merchants as statements wrote them, the amount, the months paid in and the teams that paid."
+            ),
+            sql=_sql("unmanaged_spend"),
+            parameters={"since": None, "until": None, "team": None},
+        ),
+        Report(
+            name="duplicate-subscriptions",
+            title="Duplicate subscriptions",
+            description=(
+                "The same tool paid for twice over in a month: by two or more teams on their own cards or expense "
+                "claims, or on cards while the inventory holds a contract for it."
+            ),
+            sql=_sql("duplicate_subscriptions"),
+            parameters={"since": None, "until": None, "team": None, "min_teams": "2"},
         ),
     )
 }
@@ -265,13 +401,12 @@ def run_report(
 
     Parameters not given are passed as ``''``, exactly as a blank Datasette
     form field, so the SQL applies its defaults. ``as_of`` is any date
-    `normalise.parse_as_of` reads. Raises `ReportError` for an unknown report,
-    a parameter the report does not take, or an ``as_of`` that is no such date.
+    `normalise.parse_as_of` reads; a team, tool or capability may be given by
+    name, alias or slug, and is passed on as its slug. Raises `ReportError` for
+    an unknown report, a parameter the report does not take, or an ``as_of``
+    that is no such date, and `database.names.UnknownName` for a name nothing has.
     """
-    try:
-        report = REPORTS[name]
-    except KeyError:
-        raise ReportError(f"unknown report {name!r}: expected one of {', '.join(REPORTS)}") from None
+    report = find_report(name)
     if as_of:
         try:
             as_of = n.parse_as_of(as_of)
@@ -286,10 +421,61 @@ def run_report(
             f"report {name!r} has no parameter {', '.join(map(repr, unknown))}: "
             f"its parameters are {', '.join(report.parameters)}"
         )
+    for kind in NAMED_TABLES:
+        if kind in given and _as_parameter(given[kind]).strip():
+            given[kind] = slug_for(db, kind, _as_parameter(given[kind]).strip())
     values = {key: _as_parameter(given.get(key)) for key in report.parameters}
-    cursor = db.execute(report.sql, values)
+    cursor = db.execute(report.named_sql, values)
     columns = [column[0] for column in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
+
+
+def find_report(name: str) -> Report:
+    """The report called ``name``; a `ReportError` listing the reports if there is none."""
+    try:
+        return REPORTS[name]
+    except KeyError:
+        raise ReportError(f"unknown report {name!r}: expected one of {', '.join(REPORTS)}") from None
+
+
+#: The options the command line offers every report, as it spells them.
+SHARED_OPTIONS = {"period": "--period", "team": "--team", "as_of": "--as-of"}
+
+
+@dataclass(frozen=True)
+class ReportAnswer:
+    """A report's rows, and notes for the person who asked (options it left out)."""
+
+    rows: list[dict]
+    notes: list[str]
+
+
+def answer_report(
+    db: sqlite_utils.Database,
+    name: str,
+    *,
+    period: str | None = None,
+    team: str | None = None,
+    as_of: str | None = None,
+    params: dict[str, str] | None = None,
+) -> ReportAnswer:
+    """Run report ``name`` as the command line asks for it.
+
+    Of ``period``, ``team`` and ``as_of``, those the report does not use are
+    left out with a note rather than refused, so that one script can pass the
+    same options to every report; ``params`` are the report's own and are
+    checked as `run_report` checks them.
+    """
+    report = find_report(name)
+    shared = {"period": period, "team": team, "as_of": as_of}
+    unused = [key for key, value in shared.items() if value is not None and key not in report.parameters]
+    notes = []
+    if unused:
+        options = [SHARED_OPTIONS[key] for key in unused]
+        listed = options[0] if len(options) == 1 else f"{', '.join(options[:-1])} and {options[-1]}"
+        notes.append(f"the {name} report does not use {listed}: left out")
+    used = {key: value for key, value in shared.items() if key not in unused}
+    return ReportAnswer(run_report(db, name, **used, params=params), notes)
 
 
 def canned_queries() -> dict[str, dict[str, str]]:
@@ -299,7 +485,7 @@ def canned_queries() -> dict[str, dict[str, str]]:
     is served as ``/<database>/adoption_by_team``.
     """
     return {
-        report.name.replace("-", "_"): {"title": report.title, "description": report.description, "sql": report.sql}
+        report.name.replace("-", "_"): {"title": report.title, "description": report.description, "sql": report.named_sql}
         for report in REPORTS.values()
     }
 

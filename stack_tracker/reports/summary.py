@@ -16,7 +16,7 @@ import jinja2
 import sqlite_utils
 from markupsafe import Markup, escape
 
-from ..database.names import Resolver
+from ..database.names import slug_for
 from ..errors import StackTrackerError
 from ..resources import resource
 from .registry import run_report
@@ -24,8 +24,8 @@ from .registry import run_report
 FORMATS = ("markdown", "html")
 
 # Gartner's marketing technology surveys: the share of their martech stack's
-# capabilities that organisations said they use. Seat utilisation is not the
-# same measure, but it is the closest one a team can track every month.
+# capabilities that organisations said they use. The stack report's
+# capability utilisation is that measure; seat utilisation is another one.
 SURVEY_UTILIZATION = ((2020, 0.58), (2022, 0.42), (2023, 0.33))
 
 TREND_PERIODS = 12
@@ -35,14 +35,8 @@ TOP_FINDINGS = 5
 
 
 def resolve_team(db: sqlite_utils.Database, team: str | None) -> str | None:
-    """A team's slug from its name or slug; an error listing the teams if unknown."""
-    if team is None:
-        return None
-    slug = Resolver(db).team(team)
-    if slug is None:
-        known = ", ".join(row[0] for row in db.execute("select name from teams order by name"))
-        raise StackTrackerError(f"unknown team {team!r}: the teams are {known or '(none yet)'}")
-    return slug
+    """A team's slug from its name or slug; an error suggesting the closest teams if unknown."""
+    return None if team is None else slug_for(db, "team", team)
 
 
 def usage_periods(db: sqlite_utils.Database) -> list[str]:
@@ -122,9 +116,16 @@ def summary_context(
     movers = sorted((row for row in adoption if row["stage"] in ("growing", "declining", "new", "dormant")),
                     key=lambda row: -abs(row["change"] or 0))
     busiest = sorted((row for row in adoption if row["utilization"] is not None), key=lambda row: -(row["seats"] or 0))
+    # One row per tool that could go: summed, each tool's cost counts once.
+    consolidation = report("consolidation")
+    overlaps = [row for row in report("overlap") if row["kind"] == "overlap"]
     findings = {
         "renewals": report("renewals", as_of=as_of),
-        "overlap": sorted(report("overlap"), key=lambda row: -(row["savings_ceiling"] or 0))[:TOP_FINDINGS],
+        "overlap": overlaps,
+        "cuts": [row for row in consolidation if row["finding"] == "cut"],
+        "savings": sum(row["saving"] or 0 for row in consolidation),
+        "standardise": [row for row in consolidation if row["finding"] == "standardise"],
+        "partly": [row for row in overlaps if row["overlaps_partly"]][:TOP_FINDINGS],
         "gaps": report("gaps"),
         "concentration": report("concentration")[:TOP_FINDINGS],
     }
@@ -142,11 +143,12 @@ def summary_context(
         "adoption": adoption,
         "movers": movers[:TOP_FINDINGS * 2],
         "findings": findings,
+        "top": TOP_FINDINGS,
         "gap_kinds": [kind for kind in GAP_KINDS if any(row["kind"] == kind for row in findings["gaps"])],
         "trend": trend,
         "trend_chart": line_chart(trend),
         "utilization_chart": bar_chart([
-            Bar(row["name"], row["utilization"], f"{row['utilization']:.0%} of {row['seats']}") for row in busiest[:12]
+            Bar(row["tool_name"], row["utilization"], f"{row['utilization']:.0%} of {row['seats']}") for row in busiest[:12]
         ]),
     }
 

@@ -23,10 +23,11 @@ write, and of an earlier site it replaces only what the manifest lists.
 read-only; `deploy_command` hands the same files to `datasette publish`.
 
 Privacy: the copy keeps what the reports need and nothing that names a
-person. Per-person tables (``user_activity``, ``user_activity_days``) are
-emptied once the derived tables have summed them; the ingest log keeps its
-counts and dates but not its messages (a rejected row's message quotes the
-row); the key fingerprint goes; team leads' names go unless the ops team opts
+person. Per-person tables (``user_activity``, ``user_activity_days``, and the
+keyed hashes of card transactions, ``spend_fingerprints``) are emptied once the
+derived tables have summed them; the ingest log keeps its counts and dates but
+not its messages (a rejected row's message quotes the row); of the settings only
+the base currency stays (the key fingerprint goes); team leads' names go unless the ops team opts
 in (``publish_names``); any e-mail address left in any other column, in any of
 the forms `EMAIL` knows, is redacted, except the owner contacts the ops team
 chose to publish (``tools.owner_contact``). The file is then vacuumed, so
@@ -66,15 +67,15 @@ import yaml
 from .. import __version__
 from ..database import database_files, ensure_schema, open_existing
 from ..database.derived import refresh_derived
+from ..database.search import disable_search, enable_search
+from ..database.settings import BASE_CURRENCY
 from ..errors import StackTrackerError
 from ..resources import resource
 from .folder import MANIFEST_FILE, check_target, clean_stale_scratch, scratch_folder, swap_in, write_manifest
 from .serve import (
     PASSWORD_PLUGIN,
     PLUGINS_DIR,
-    SEARCHABLE,
     SETTINGS,
-    enable_search,
     is_private_site,
     is_published_site,
     site_metadata,
@@ -86,7 +87,7 @@ PLATFORMS = ("cloudrun", "heroku")
 #: What the site runs on, pinned in requirements.txt to the versions installed here.
 SITE_PACKAGES = ("datasette", "datasette-dashboards", "datasette-leaflet", "datasette-render-markdown")
 #: Tables with a row per person: summed into the derived tables, then emptied.
-PERSONAL_TABLES = ("user_activity", "user_activity_days")
+PERSONAL_TABLES = ("user_activity", "user_activity_days", "spend_fingerprints")
 #: Columns the ops team fills in to be published: e-mail addresses stay there.
 PUBLISHED_CONTACTS = {("tools", "owner_contact")}
 #: Columns that may hold a person's name: emptied unless the ops team opts in to publishing them.
@@ -191,10 +192,9 @@ def build_database(source: Path, target: Path, *, publish_names: bool = False) -
         db.execute("PRAGMA journal_mode = DELETE")
         ensure_schema(db)
         refresh_derived(db)
-        for table in SEARCHABLE:
-            if db.table(f"{table}_fts").exists():
-                # A live database's index comes with triggers; the copy gets one of its own.
-                db.table(table).disable_fts()
+        # A live database's index comes with triggers and holds what scrubbing removes:
+        # the copy gets one of its own, built from the scrubbed rows.
+        disable_search(db)
         scrub_people(db, publish_names=publish_names)
         enable_search(db, triggers=False)
         db.conn.commit()
@@ -217,7 +217,7 @@ def scrub_people(db: sqlite_utils.Database, *, publish_names: bool = False) -> N
     if db.table("ingests").exists():
         db.execute("UPDATE ingests SET message = NULL")
     if db.table("settings").exists():
-        db.execute("DELETE FROM settings")
+        db.execute("DELETE FROM settings WHERE key <> ?", [BASE_CURRENCY])
     db.conn.create_function("redact_emails", 1, redact_emails, deterministic=True)
     for table in db.table_names():
         if table.startswith("sqlite_") or db.table(table).virtual_table_using:

@@ -37,8 +37,9 @@ import sqlite_utils
 import yaml
 
 from ..database import refuse_foreign_database
+from ..database.search import enable_search
 from ..errors import StackTrackerError
-from ..reports.registry import canned_queries
+from ..reports.registry import NAMED_COLUMNS, canned_queries
 from ..resources import resource
 
 METADATA_DATABASE = "stack"
@@ -58,11 +59,6 @@ SETTINGS = {
     "max_returned_rows": "1000",
     "default_page_size": "50",
 }
-#: The columns each full-text index covers: the home page's search box reads both.
-SEARCHABLE = {
-    "tools": ("name", "vendor", "notes"),
-    "capabilities": ("name", "category", "description"),
-}
 
 
 class SiteError(StackTrackerError):
@@ -81,6 +77,8 @@ def site_metadata(db_path: Path | str) -> dict:
     databases[name] = database
     plugins = metadata.setdefault("plugins", {})
     plugins.setdefault(PLUGIN, {})["database"] = name
+    # Which table names each slug column of the reports, for their pages to show names.
+    plugins[PLUGIN]["named_columns"] = dict(NAMED_COLUMNS)
     for dashboard in (plugins.get(DASHBOARDS_PLUGIN) or {}).values():
         for item in [*(dashboard.get("filters") or {}).values(), *(dashboard.get("charts") or {}).values()]:
             if "db" in item:
@@ -105,17 +103,6 @@ def with_reports(sql: str, reports: dict[str, str]) -> str:
     if opening:
         return f"{opening.group(0).strip()} {definitions},\n{body[opening.end():]}"
     return f"with {definitions}\n{body}"
-
-
-def enable_search(db: sqlite_utils.Database, *, triggers: bool) -> None:
-    """Full-text indexes on tools and capabilities (idempotent).
-
-    ``triggers`` keeps them current as ingests change the tables: what a live
-    database needs. A published, immutable copy is indexed once instead.
-    """
-    for table, columns in SEARCHABLE.items():
-        if db.table(table).exists() and not db.table(f"{table}_fts").exists():
-            db.table(table).enable_fts(columns, create_triggers=triggers, tokenize="porter")
 
 
 def prepare_live_database(db_path: Path) -> None:

@@ -9,7 +9,11 @@ with params as (
   from (
     select
       coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
-      nullif(:team, '') as team,
+      -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
+      case when trim(:team) <> '' then coalesce(
+        (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
+        json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
+      ) end as team,
       upper(coalesce(nullif(:currency, ''), 'USD')) as currency,
       coalesce(cast(nullif(:change_periods, '') as integer), 3) as change_periods,
       coalesce(cast(nullif(:growth_threshold, '') as real), 0.1) as growth_threshold
@@ -19,7 +23,6 @@ figures as (
   select
     summary.period,
     summary.tool,
-    tools.name,
     tools.status,
     summary.teams_using,
     summary.seats,
@@ -51,7 +54,6 @@ figures as (
 select
   period,
   tool,
-  name,
   status,
   teams_using,
   seats,

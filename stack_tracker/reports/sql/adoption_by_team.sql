@@ -9,7 +9,11 @@ with params as (
   from (
     select
       coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
-      nullif(:team, '') as team,
+      -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
+      case when trim(:team) <> '' then coalesce(
+        (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
+        json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
+      ) end as team,
       upper(coalesce(nullif(:currency, ''), 'USD')) as currency,
       coalesce(cast(nullif(:change_periods, '') as integer), 3) as change_periods,
       coalesce(cast(nullif(:growth_threshold, '') as real), 0.1) as growth_threshold
@@ -20,7 +24,6 @@ figures as (
     used.period,
     used.team,
     used.tool,
-    tools.name,
     used.in_use,
     used.seats,
     used.active_users,
@@ -52,7 +55,6 @@ select
   period,
   team,
   tool,
-  name,
   seats,
   active_users,
   utilization,

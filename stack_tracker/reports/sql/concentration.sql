@@ -5,7 +5,11 @@
 with params as (
   select
     coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
-    nullif(:team, '') as team,
+    -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
+    case when trim(:team) <> '' then coalesce(
+      (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
+      json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
+    ) end as team,
     coalesce(cast(nullif(:max_active_users, '') as integer), 1) as max_active_users,
     coalesce(cast(nullif(:top_user_share, '') as real), 0.5) as top_user_share
 ),
@@ -28,7 +32,6 @@ select
   params.period,
   nullif(judged.team, '') as team,
   judged.tool,
-  tools.name,
   judged.active_users,
   round(judged.top_user_share, 4) as top_user_share,
   case
@@ -37,7 +40,6 @@ select
   end as reason
 from judged
 cross join params
-cross join tools on tools.slug = judged.tool
 where judged.few_users or judged.busiest_dominates
 -- Whole tools first: '' sorts before every team.
 order by judged.team, judged.tool

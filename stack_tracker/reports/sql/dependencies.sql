@@ -9,7 +9,11 @@
 -- distance. (Slugs hold no quotes, so instr() on '"slug"' is an exact test.)
 with recursive
 params as (
-  select nullif(:tool, '') as tool
+  -- A tool by its slug, name or any alias, in any case; one nothing is called is an error, never no rows.
+  select case when trim(:tool) <> '' then coalesce(
+    (select slug from spellings where kind = 'tool' and spelling = lower(trim(:tool)) order by preference limit 1),
+    json_extract('{}', 'unknown tool: ' || :tool)  -- SQLite's one error whose message says what we write
+  ) end as tool
 ),
 walk(distance, frontier, seen) as (
   select 0, json_array(tool), '' from params where tool is not null
@@ -29,17 +33,14 @@ walk(distance, frontier, seen) as (
 select
   params.tool as tool,
   reached.value as downstream_tool,
-  tools.name as downstream_name,
   walk.distance as distance,
   null as downstream_tools,
   null as direct_downstream_tools
 from params, walk, json_each(walk.frontier) as reached
-left join tools on tools.slug = reached.value
 where walk.distance > 0
 union all
 select
   radius.tool,
-  null,
   null,
   null,
   radius.downstream_tools,

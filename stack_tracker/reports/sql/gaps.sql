@@ -3,7 +3,8 @@
 --   org-gap       a team needs a capability no tool in the inventory provides
 --   unused-seats  a team has seats on a tool and nobody active
 --   shelfware     an active tool nobody has used for several months running
---   shadow-it     a team uses a tool that is not in the inventory (status unreviewed)
+--   shadow-it     a team uses a tool that is not in the inventory (status unreviewed),
+--                 or pays for one on cards or expenses with no usage of it recorded (source spend)
 --   blind-spot    an inventory tool with no usage data for the month
 -- The inventory is every tool that is active, on trial or retiring. A tool's
 -- findings (shelfware, blind spots) belong to the team that owns it.
@@ -14,7 +15,11 @@ with params as (
   from (
     select
       coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
-      nullif(:team, '') as team,
+      -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
+      case when trim(:team) <> '' then coalesce(
+        (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
+        json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
+      ) end as team,
       coalesce(cast(nullif(:shelfware_periods, '') as integer), 3) as shelfware_periods
   )
 ),
@@ -107,6 +112,29 @@ findings as (
     -- A list of the few unreviewed tools, looked up in usage_effective's
     -- (period, tool) index, or checked row by row: never a join to tools first.
     and used.tool in (select slug from tools where status = 'unreviewed')
+
+  union all
+  -- What only card and expense exports show (import-spend): the month's spend, per currency.
+  select 'shadow-it', paid.team, null, paid.tool, null,
+    'Pays for ' || tools.name || ' on cards or expenses, which is not in the inventory (' || paid.amounts
+      || ', source spend).'
+  from (
+    select team, tool, group_concat(printf('%.2f', amount) || ' ' || currency, ', ') as amounts
+    from (
+      select spend.team, spend.tool, spend.currency, sum(spend.amount) as amount
+      from spend cross join params
+      where spend.period = params.period and (params.team is null or spend.team = params.team)
+        and spend.tool in (select slug from tools where status = 'unreviewed')
+      group by spend.team, spend.tool, spend.currency
+      order by spend.team, spend.tool, spend.currency
+    )
+    group by team, tool
+  ) as paid
+  cross join tools on tools.slug = paid.tool
+  where not exists (
+    select 1 from usage_effective as used
+    where used.period = (select period from params) and used.team = paid.team and used.tool = paid.tool
+  )
 
   union all
   select 'blind-spot', inventory.owner_team, null, inventory.slug, null,

@@ -1,91 +1,139 @@
--- Capabilities served by two or more tools in use in the month: how many tools
--- and teams, their combined annual cost, the tool to keep (most active users)
--- and the cost of the others, the most that consolidating could save.
+-- Capabilities two or more tools in use are mainly for (kind 'overlap'), and,
+-- apart, capabilities one tool is mainly for and others only also do (kind
+-- 'also does': a side line, never an overlap). Tools in use under an active
+-- contract only (capability_contenders). For an overlap: the tools and teams,
+-- their combined annual cost, the tool to keep (most active users), and what
+-- became of the others (consolidation_candidates): the ones that could go,
+-- whose cost is the savings ceiling (each tool counted once, under the first
+-- capability it is challenged in); the ones different teams chose, a
+-- standardisation question and not a saving; and the ones that overlap only
+-- partly, with the job no tool being kept does. `catalog_guesses`: the tools
+-- the row counts on the catalog's word alone for doing the capability.
 with params as (
   select
     coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
-    nullif(:team, '') as team,
-    upper(coalesce(nullif(:currency, ''), 'USD')) as currency,
-    coalesce(cast(nullif(:primary_only, '') as integer), 0) as primary_only
+    -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
+    case when trim(:team) <> '' then coalesce(
+      (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
+      json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
+    ) end as team,
+    upper(coalesce(nullif(:currency, ''), 'USD')) as currency
 ),
-in_use as (
+contenders as (
   select
-    provides.capability,
-    summary.tool,
+    contender.capability,
+    contender.tool,
+    contender."primary",
+    contender.place,
+    contender.active_users,
+    contender.teams_using,
+    contender.source,
     tools.name,
-    summary.teams_using,
-    summary.active_users,
     tools.annual_cost,
     upper(coalesce(tools.currency, params.currency)) as tool_currency,
     upper(coalesce(tools.currency, params.currency)) = params.currency as in_base_currency
-  from tool_period_summary as summary
+  from capability_contenders as contender
   cross join params
-  join tool_capabilities as provides
-    on provides.tool = summary.tool and (params.primary_only = 0 or provides."primary" = 1)
-  join tools on tools.slug = summary.tool
-  where summary.period = (select period from params) and summary.teams_using > 0
+  join tools on tools.slug = contender.tool
+  where contender.period = (select period from params)
 ),
--- Each capability's tools in use, most used first: the first is the one to
--- keep. One sort; the grouping below keeps this order within a capability.
-by_use as (
-  select * from in_use
-  order by capability, coalesce(active_users, 0) desc, teams_using desc, annual_cost, tool
+-- "Zoom Webinars (3 teams, 10 active)": mainly for it in place order, the ones that also do it by use.
+listed as (
+  select *, name || ' (' || teams_using || ' team' || iif(teams_using = 1, '', 's') || ', ' || active_users || ' active)' as label
+  from contenders
+  order by capability, "primary" desc, place, active_users desc, name
 ),
-overlapping as (
+capability_rows as (
   select
     capability,
-    count(*) as tools,
-    json_extract(json_group_array(tool), '$[0]') as keep_candidate,
-    group_concat(
-      name || ' (' || teams_using || ' team' || iif(teams_using = 1, '', 's') || ', ' || coalesce(active_users, 0) || ' active)',
-      '; '
-    ) as tool_list,
-    sum(case when in_base_currency then annual_cost end) as combined_cost
-  from by_use
+    sum("primary") as tools,
+    count(*) - sum("primary") as other_tools,
+    iif(sum("primary") >= 2, 'overlap', 'also does') as kind,
+    group_concat(case when "primary" then label end, '; ') as tool_list,
+    group_concat(case when not "primary" then label end, '; ') as also_does,
+    -- The rows the row rests on that only the catalog says, unconfirmed.
+    group_concat(case when source = 'catalog' then name end, ', ') as catalog_guesses,
+    case when sum("primary") >= 2 then sum(case when "primary" and in_base_currency then annual_cost end) end as combined_cost,
+    case when sum("primary") >= 2 then max(case when place = 1 then tool end) end as keep_candidate
+  from listed
   group by capability
   having count(*) >= 2
 ),
--- What the tools other than the one to keep cost: the most consolidating could save.
-savings as (
-  select
-    in_use.capability,
-    sum(case when in_use.in_base_currency and in_use.tool <> overlapping.keep_candidate then in_use.annual_cost end)
-      as savings_ceiling
-  from in_use
-  join overlapping on overlapping.capability = in_use.capability
-  group by in_use.capability
-),
--- Teams using any of a capability's tools in use (a team using two counts
--- once): every team with a tool in use for it is one.
+-- The teams using a tool that does it (summed per team at refresh).
 team_counts as (
   select coverage.capability, count(*) as teams, max(coverage.team = params.team) as includes_team
   from team_capability_coverage as coverage
   cross join params
   where coverage.period = (select period from params)
-    and (params.primary_only = 0 or coverage.primary_tools > 0)
   group by coverage.capability
 ),
+-- The challenged tools of each overlap, by verdict, with their reasons.
+verdicts as (
+  select
+    candidate.capability,
+    candidate.finding,
+    contenders.name,
+    contenders.annual_cost,
+    contenders.in_base_currency,
+    (
+      select group_concat(
+        iif(json_extract(job.value, '$.sole'), 'also the only tool in use for ', 'also does ') || capabilities.name
+          || iif(json_extract(job.value, '$.sole'), '', ', which no tool being kept does')
+          || iif(json_extract(job.value, '$.source') = 'catalog', ' (from the catalog, unconfirmed)', ''),
+        '; ')
+      from json_each(candidate.jobs) as job
+      join capabilities on capabilities.slug = json_extract(job.value, '$.capability')
+      where json_extract(job.value, '$.takeover') is null
+    ) as reason,
+    (
+      select group_concat(teams.name, ', ')
+      from json_each(candidate.teams_moving) as moving
+      join teams on teams.slug = moving.value
+    ) as teams_moving
+  from consolidation_candidates as candidate
+  cross join params
+  join contenders on contenders.capability = candidate.capability and contenders.tool = candidate.tool
+  where candidate.period = params.period
+),
+by_verdict as (
+  select
+    capability,
+    group_concat(case when finding = 'cut' then name end, ', ') as cut_candidates,
+    sum(case when finding = 'cut' and in_base_currency then annual_cost end) as cut_cost,
+    group_concat(case when finding = 'standardise' then name || ' (' || teams_moving || ')' end, '; ') as standardise,
+    group_concat(case when finding = 'overlaps partly' then name || ': ' || reason end, '; ') as overlaps_partly
+  from (select * from verdicts order by capability, name)
+  group by capability
+),
 excluded as (
-  select capability, group_concat(tool || ' (' || tool_currency || ')', ', ') as excluded_currency_tools
-  from (select * from in_use where not in_base_currency order by capability, tool)
+  select capability, group_concat(name || ' (' || tool_currency || ')', ', ') as excluded_currency_tools
+  from (select * from contenders where "primary" and not in_base_currency order by capability, name, tool)
   group by capability
 )
 select
   params.period,
-  overlapping.capability,
+  capability_rows.capability,
   capabilities.name as capability_name,
-  overlapping.tools,
+  capability_rows.kind,
+  capability_rows.tools,
+  capability_rows.other_tools,
   team_counts.teams,
-  overlapping.tool_list,
+  capability_rows.tool_list,
+  capability_rows.also_does,
+  capability_rows.catalog_guesses,
   params.currency,
-  overlapping.combined_cost,
-  overlapping.keep_candidate,
-  savings.savings_ceiling,
-  excluded.excluded_currency_tools
-from overlapping, params
-join team_counts on team_counts.capability = overlapping.capability
-join savings on savings.capability = overlapping.capability
-left join excluded on excluded.capability = overlapping.capability
-left join capabilities on capabilities.slug = overlapping.capability
+  capability_rows.combined_cost,
+  capability_rows.keep_candidate,
+  by_verdict.cut_candidates,
+  -- What the tools that could go cost: none is also counted under another capability.
+  case when capability_rows.combined_cost is not null then coalesce(by_verdict.cut_cost, 0) end as savings_ceiling,
+  by_verdict.standardise,
+  by_verdict.overlaps_partly,
+  case when capability_rows.kind = 'overlap' then excluded.excluded_currency_tools end as excluded_currency_tools
+from capability_rows, params
+join team_counts on team_counts.capability = capability_rows.capability
+left join by_verdict on by_verdict.capability = capability_rows.capability
+left join excluded on excluded.capability = capability_rows.capability
+left join capabilities on capabilities.slug = capability_rows.capability
 where params.team is null or team_counts.includes_team
-order by savings.savings_ceiling desc, overlapping.capability
+order by capability_rows.kind = 'also does', savings_ceiling desc, capability_rows.combined_cost desc, capability_rows.capability

@@ -3,7 +3,11 @@
 with params as (
   select
     coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
-    nullif(:team, '') as team,
+    -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
+    case when trim(:team) <> '' then coalesce(
+      (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
+      json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
+    ) end as team,
     coalesce(cast(nullif(:primary_only, '') as integer), 0) as primary_only
 ),
 -- Each tool in use for each capability, with the teams using it.
@@ -36,11 +40,19 @@ fragmented as (
   where per_capability.tools >= 2 and team_counts.teams >= 2
     and per_capability.choices < per_capability.tools * team_counts.teams
 ),
--- "HubSpot: brand, growth; Mailchimp: brand", tools by name.
+-- "HubSpot: Brand, Growth; Mailchimp: Brand", tools and teams by name.
 details as (
-  select capability, group_concat(name || ': ' || team_list, '; ') as detail
+  select capability, group_concat(name || ': ' || team_names, '; ') as detail
   from (
-    select tool_teams.capability, tools.name, tool_teams.team_list
+    select
+      tool_teams.capability,
+      tools.name,
+      -- team_list is slugs joined by ', ' (slugs hold neither commas nor quotes).
+      (
+        select group_concat(coalesce(teams.name, listed.value), ', ')
+        from json_each('["' || replace(tool_teams.team_list, ', ', '","') || '"]') as listed
+        left join teams on teams.slug = listed.value
+      ) as team_names
     from tool_teams
     join fragmented on fragmented.capability = tool_teams.capability
     join tools on tools.slug = tool_teams.tool

@@ -1,11 +1,16 @@
 -- The whole stack in one row for one month: tools and teams in use, seats,
--- active users, stack utilisation (all active users over all seats), annual
--- spend and idle-seat cost in the base currency. With a team: that team's
--- usage, and the spend on the tools it owns.
+-- active users, stack utilisation (seats: all active users over all seats),
+-- capability utilisation (the share of the capabilities paid for that are
+-- used), annual spend and idle-seat cost in the base currency. With a team:
+-- that team's usage, and the spend and capabilities of the tools it owns.
 with params as (
   select
     coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
-    nullif(:team, '') as team,
+    -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
+    case when trim(:team) <> '' then coalesce(
+      (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
+      json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
+    ) end as team,
     upper(coalesce(nullif(:currency, ''), 'USD')) as currency
 ),
 -- The month's usage figures, summed at refresh: the whole stack's row, or the team's.
@@ -18,6 +23,7 @@ figures as (
 priced_tools as (
   select
     tools.slug,
+    tools.name,
     tools.annual_cost,
     tools.seats_purchased,
     upper(coalesce(tools.currency, params.currency)) = params.currency as in_base_currency,
@@ -29,6 +35,36 @@ inventory as (
   select tools.slug
   from tools, params
   where tools.status in ('active', 'trial', 'retiring')
+    and (params.team is null or tools.owner_team = params.team)
+),
+-- The capabilities the organisation pays for: each capability of each active tool
+-- with a cost (for a team, the tools it owns), and whether it is used in the
+-- month: by a team that needs it, or, where no team said it needs it, by
+-- anyone. Gartner's surveys ask this (the share of the stack's capabilities in
+-- use), not how many seats are taken.
+paid_capabilities as (
+  select
+    provides.tool,
+    provides.capability,
+    case
+      when exists (select 1 from team_needs as need where need.capability = provides.capability) then exists (
+        -- The teams using the tool (summed at refresh), each looked up among those that need it.
+        select 1
+        from capability_tool_teams as users
+        cross join json_each('["' || replace(users.team_list, ', ', '","') || '"]') as team
+        cross join team_needs as need on need.team = team.value and need.capability = users.capability
+        where users.period = (select period from params) and users.capability = provides.capability
+          and users.tool = provides.tool
+      )
+      else exists (
+        select 1 from tool_period_summary as summary
+        where summary.period = (select period from params) and summary.tool = provides.tool and summary.teams_using > 0
+      )
+    end as used
+  from tool_capabilities as provides
+  join tools on tools.slug = provides.tool
+  cross join params
+  where tools.status = 'active' and tools.annual_cost > 0
     and (params.team is null or tools.owner_team = params.team)
 ),
 -- Idle seats per tool in use: summed over teams for the whole stack, the team's own for a team.
@@ -51,6 +87,11 @@ select
   (select seats from figures) as seats,
   (select active_users from figures) as active_users,
   (select stack_utilization from figures) as stack_utilization,
+  (select count(*) from paid_capabilities) as paid_capabilities,
+  case when params.period is not null then (select sum(used) from paid_capabilities) end as used_capabilities,
+  case when params.period is not null then (
+    select round(avg(used), 4) from paid_capabilities
+  ) end as capability_utilization,
   params.currency,
   (
     select sum(priced_tools.annual_cost)
@@ -62,18 +103,18 @@ select
     from idle join priced_tools on priced_tools.slug = idle.tool
     where priced_tools.in_base_currency
   ) as idle_seat_cost,
-  -- Tools whose money is in another currency, left out of every total above.
+  -- Tools whose money is in another currency, left out of every total above, by name.
   (
-    select group_concat(slug || ' (' || currency || ')', ', ')
+    select group_concat(name || ' (' || currency || ')', ', ')
     from (
-      select priced_tools.slug, priced_tools.currency
+      select priced_tools.name, priced_tools.currency
       from priced_tools
       where not priced_tools.in_base_currency
         and (
           priced_tools.slug in (select slug from inventory)
           or priced_tools.slug in (select tool from idle)
         )
-      order by priced_tools.slug
+      order by priced_tools.name, priced_tools.slug
     )
   ) as excluded_currency_tools
 from params

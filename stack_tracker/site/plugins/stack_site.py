@@ -15,7 +15,8 @@ Templates get these functions and a few filters:
   flows into it). Figures come from ``report`` or the derived tables. (Not
   ``query``: that name is Datasette's own on its SQL page, and shadowing it
   there broke the page.)
-- ``search(q)``: tools and capabilities matching ``q`` in their full-text indexes.
+- ``search(q)``: tools and capabilities matching ``q`` in their full-text indexes
+  (a tool by its name, vendor, any alias or notes), each word as the start of one.
 - ``names(table, slugs)``: display names of tools, teams or capabilities, by slug.
 
 Every call runs under the site's ``sql_time_limit_ms``; rows are dictionaries.
@@ -23,6 +24,9 @@ Every call runs under the site's ``sql_time_limit_ms``; rows are dictionaries.
 It also serves ``/search`` (``templates/search.html``) as a route rather than as
 a ``pages/`` template: Datasette checks no permission before rendering those,
 and a private site must refuse its search to a reader who has not signed in.
+And the table pages' search (``?_search=``) reads each word as the start of
+one, as the home page's does: see `prepare_connection`. A report's page shows
+each slug as the name beside it: see `render_cell`.
 
 And it bounds what one query may hand the server (`prepare_connection`):
 arbitrary SQL stays allowed for the dashboard's charts, but
@@ -39,6 +43,7 @@ import weakref
 
 from datasette import Response, hookimpl
 from datasette.utils import derive_named_parameters, escape_fts, tilde_encode
+from markupsafe import Markup, escape
 
 PLUGIN = "stack-tracker"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -99,9 +104,7 @@ class SiteData:
         """Tools and capabilities whose full-text index matches ``q``, best first
         (``available`` is false when the database has no full-text indexes)."""
         found = {"tools": [], "capabilities": [], "available": True}
-        # Each word is also the start of one: names in scripts written without
-        # spaces (百度统计) are one word to the index, found by what a reader types first.
-        terms = " ".join(f"{word}*" for word in re.findall(r'"[^"]*"', escape_fts((q or "").strip())))
+        terms = prefix_query(q)
         if not terms:
             return found
         database = self.datasette.get_database(self.database)
@@ -112,7 +115,7 @@ class SiteData:
             "select tools.slug, tools.name, tools.vendor, tools.status, teams.name as owner_team_name "
             "from tools_fts join tools on tools.rowid = tools_fts.rowid "
             "left join teams on teams.slug = tools.owner_team "
-            f"where tools_fts match :terms order by tools_fts.rank limit {SEARCH_LIMIT}",
+            f"where tools_fts match :terms order by tools_fts.rank, tools.name limit {SEARCH_LIMIT}",
             terms=terms,
         )
         found["capabilities"] = await self.query(
@@ -121,7 +124,7 @@ class SiteData:
             " join tools on tools.slug = provides.tool where provides.capability = capabilities.slug "
             " order by provides.[primary] desc, tools.name)) as tools "
             "from capabilities_fts join capabilities on capabilities.rowid = capabilities_fts.rowid "
-            f"where capabilities_fts match :terms order by capabilities_fts.rank limit {SEARCH_LIMIT}",
+            f"where capabilities_fts match :terms order by capabilities_fts.rank, capabilities.name limit {SEARCH_LIMIT}",
             terms=terms,
         )
         return found
@@ -153,6 +156,14 @@ class SiteData:
             }
             for name, query in queries.items()
         ]
+
+
+def prefix_query(q: str | None) -> str:
+    """What a person typed as a full-text query: each word (or quoted phrase) as
+    words, never query syntax, and each as the start of a word, so "sales" finds
+    Salesforce and a name in a script written without spaces (百度统计) is found
+    by what a reader types first."""
+    return " ".join(f"{word}*" for word in re.findall(r'"[^"]*"', escape_fts((q or "").strip())))
 
 
 async def _materialised(value):
@@ -205,11 +216,18 @@ async def search_page(datasette, request):
     return Response.html(await datasette.render_template("search.html", request=request, view_name="search"))
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def prepare_connection(conn):
-    """Bound each value SQLite builds, and all a query returns, on every connection the site opens."""
+    """Bound each value SQLite builds, and all a query returns, on every connection the site opens;
+    and make the table pages' search find what people type.
+
+    Datasette's table search matches ``escape_fts(:search)``, a SQL function
+    that keeps each word whole: "hub" would not find HubSpot. The function is
+    replaced by `prefix_query` (hence ``trylast``: after Datasette defines it).
+    """
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.row_factory = bounded_rows(conn.row_factory or sqlite3.Row)
+    conn.create_function("escape_fts", 1, prefix_query, deterministic=True)
 
 
 def bounded_rows(make_row):
@@ -233,6 +251,21 @@ def bounded_rows(make_row):
         return make_row(cursor, row)
 
     return row_factory
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    """On a report's page, a slug shows as the display name the row carries beside it
+    (``tool_name`` for ``tool``), linked to its page: people read names, the JSON keeps slugs."""
+    named = f"{column}_name"
+    if table is not None or value in (None, "") or not hasattr(row, "keys") or named not in row.keys():
+        return None
+    name = row[named] if row[named] not in (None, "") else value
+    target = ((datasette.plugin_config(PLUGIN) or {}).get("named_columns") or {}).get(column)
+    if target is None:
+        return Markup(escape(str(name)))
+    url = datasette.urls.row(database, target, tilde_encode(str(value)))
+    return Markup(f'<a href="{escape(url)}">{escape(str(name))}</a>')
 
 
 @hookimpl
