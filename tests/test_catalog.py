@@ -82,7 +82,7 @@ def test_host_of():
 def test_ingest_tools_fills_vendor_and_capabilities_left_empty(db_path, tmp_path):
     tools = write(tmp_path / "tools.csv", "tool,vendor,website\nHubSpot Marketing Hub,,\nFigma,Figma Inc.,\nIn-house CRM,,\nMystery,,https://www.typeform.com/\n")
     result = run("ingest", db_path, "tools", tools)
-    assert "created 4 aliases, 4 capabilities from the catalog" in result.output
+    assert "created 4 aliases, 5 capabilities from the catalog" in result.output
     assert rows(db_path, "select slug, vendor from tools order by slug") == [
         {"slug": "figma", "vendor": "Figma Inc."},  # given: kept
         {"slug": "hubspot-marketing-hub", "vendor": "HubSpot"},
@@ -90,7 +90,8 @@ def test_ingest_tools_fills_vendor_and_capabilities_left_empty(db_path, tmp_path
         {"slug": "mystery", "vendor": "Typeform"},  # found by its website's domain
     ]
     assert rows(db_path, 'select tool, capability, "primary" from tool_capabilities order by tool, capability') == [
-        {"tool": "figma", "capability": "collaboration", "primary": 1},
+        {"tool": "figma", "capability": "collaboration", "primary": 0},
+        {"tool": "figma", "capability": "content-marketing", "primary": 1},  # design: the catalog's first
         {"tool": "hubspot-marketing-hub", "capability": "email-marketing", "primary": 0},
         {"tool": "hubspot-marketing-hub", "capability": "marketing-automation", "primary": 1},
         {"tool": "mystery", "capability": "interactive-content", "primary": 1},

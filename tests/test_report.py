@@ -801,8 +801,9 @@ def test_planted_findings_appear_in_the_right_reports(sample_db):
     assert overlap["social-media-marketing-and-monitoring"]["standardise"] == "Hootsuite (Field Marketing)"
     assert overlap["web-and-mobile-analytics"]["standardise"] == "Adobe Analytics (Marketing Operations, Web & Digital)"
     assert (overlap["seo"]["combined_cost"], overlap["seo"]["standardise"]) == (16800.0, "Ahrefs (Web & Digital)")
-    # Not overlaps: a retiring WordPress VIP and a trial Jasper are not judged.
-    assert len(overlap) == 8 and "cms-and-web-experience" not in overlap and "content-marketing" not in overlap
+    # Not judged: a retiring WordPress VIP and a trial Jasper. Design is: Figma beside Adobe Creative Cloud.
+    assert len(overlap) == 8 and "cms-and-web-experience" not in overlap and "collaboration" not in overlap
+    assert overlap["content-marketing"]["tool_list"] == "Adobe Creative Cloud (5 teams, 22 active); Figma (2 teams, 14 active)"
     # What could go, each tool once: Cvent 35,000 + Figma 10,800 + Hotjar 2,400 = 48,200.
     cuts = {row["tool"]: row["saving"] for row in cli_json(sample_db, "consolidation") if row["finding"] == "cut"}
     assert cuts == {"cvent": 35000.0, "figma": 10800.0, "hotjar": 2400.0}

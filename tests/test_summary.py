@@ -20,8 +20,8 @@ def test_markdown_summary_shows_headline_and_planted_findings(sample_db):
     assert (stack["active_users"], stack["seats"], stack["annual_spend"]) == (612, 765, 937500.0)
     assert f"**Seat utilisation {stack['stack_utilization']:.0%}**: 612 active users on 765 seats" in text
     # Gartner's figures stand beside the measure they are: the capabilities in use.
-    assert (stack["used_capabilities"], stack["paid_capabilities"]) == (48, 55)
-    assert "**Capability utilisation 87%**: 48 of the 55 capabilities the organisation pays for" in text
+    assert (stack["used_capabilities"], stack["paid_capabilities"]) == (49, 56)
+    assert "**Capability utilisation 88%**: 49 of the 56 capabilities the organisation pays for" in text
     assert "58% (2020), 42% (2022) and 33% (2023)" in text
     assert "**Annual spend USD 937,500** on 43 tools" in text
     assert f"**Idle-seat cost USD {stack['idle_seat_cost']:,.0f} a year**" in text
@@ -76,7 +76,7 @@ def test_html_summary_is_self_contained(sample_db, tmp_path):
     assert not re.search(r"""(src|href)=["']?https?:""", html)
     assert html.count("<svg") == 2 and "<polyline" in html
     assert "seat utilisation: 612 active users on 765 seats" in html
-    assert "capability utilisation: 48 of the 55 capabilities paid for" in html
+    assert "capability utilisation: 49 of the 56 capabilities paid for" in html
     assert "Adobe Creative Cloud</strong> renews 2026-12-15" in html
 
 
