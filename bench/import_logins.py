@@ -80,8 +80,7 @@ def prepare(directory: Path, *, teams: int, tools: int, months: int, users: int,
             files: Path | None = None) -> tuple[Path, Path, Path]:
     """Generate the organisation and its log (or take those `generate` wrote in ``files``); load the
     organisation into a new database. Returns (database, log, directory file)."""
-    from stack_tracker.demo import SAMPLE_FILES
-    from stack_tracker.generate import DIRECTORY_FILE, LOG_FILE, generate
+    from stack_tracker.generate import DIRECTORY_FILE, INGEST_ORDER, LOG_FILE, generate
     from stack_tracker.inputs.ingest import Options, ingest
     from stack_tracker.database import open_database
     from stack_tracker.inputs.taxonomy import init
@@ -101,7 +100,7 @@ def prepare(directory: Path, *, teams: int, tools: int, months: int, users: int,
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     db = open_database(database)
     init(db)
-    for kind, name, allow_new in SAMPLE_FILES:
+    for kind, name, allow_new in INGEST_ORDER:
         ingest(db, kind, files / name, options=Options(allow_new=allow_new))
     db.close()
     return database, log, files / DIRECTORY_FILE

@@ -104,8 +104,7 @@ def child(code: str, *args: str) -> list[float]:
 def build_inventory(directory: Path, teams: int, tools: int, months: int,
                     files: Path | None = None) -> tuple[Path, Path, int]:
     """Generate the files (or take those in ``files``) and load all but the usage into a template database."""
-    from stack_tracker.demo import SAMPLE_FILES
-    from stack_tracker.generate import USAGE_FILE, generate
+    from stack_tracker.generate import INGEST_ORDER, USAGE_FILE, generate
     from stack_tracker.inputs.ingest import Options, ingest
     from stack_tracker.database import open_database
     from stack_tracker.inputs.taxonomy import init
@@ -116,7 +115,7 @@ def build_inventory(directory: Path, teams: int, tools: int, months: int,
     db = open_database(template)
     try:
         init(db)
-        for kind, name, allow_new in SAMPLE_FILES:
+        for kind, name, allow_new in INGEST_ORDER:
             if name != USAGE_FILE and kind != "integrations":
                 ingest(db, kind, files / name, options=Options(allow_new=allow_new))
     finally:

@@ -119,8 +119,7 @@ def build(directory: Path, teams: int, tools: int, months: int,
           files: Path | None = None) -> tuple[Path, Path, int, int, str]:
     """Generate ``months`` + 1 months (or take the files in ``files``), load all but the last;
     return the database, the last month's file, row counts."""
-    from stack_tracker.demo import SAMPLE_FILES
-    from stack_tracker.generate import USAGE_FILE, generate
+    from stack_tracker.generate import INGEST_ORDER, USAGE_FILE, generate
     from stack_tracker.inputs.ingest import Options, ingest
     from stack_tracker.database import open_database
     from stack_tracker.inputs.taxonomy import init
@@ -133,7 +132,7 @@ def build(directory: Path, teams: int, tools: int, months: int,
     db = open_database(template)
     try:
         init(db)
-        for kind, name, allow_new in SAMPLE_FILES:
+        for kind, name, allow_new in INGEST_ORDER:
             ingest(db, kind, history if name == USAGE_FILE else files / name, options=Options(allow_new=allow_new))
     finally:
         db.close()

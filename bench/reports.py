@@ -43,8 +43,7 @@ from pathlib import Path
 
 from stack_tracker.database import open_database
 from stack_tracker.database.derived import DERIVED_TABLES, SQL_DIR
-from stack_tracker.demo import SAMPLE_FILES
-from stack_tracker.generate import DIRECTORY_FILE, LOG_FILE, generate
+from stack_tracker.generate import DIRECTORY_FILE, INGEST_ORDER, LOG_FILE, generate
 from stack_tracker.inputs.ingest import Options, ingest
 from stack_tracker.inputs.logins import import_logins
 from stack_tracker.inputs.taxonomy import init
@@ -72,7 +71,7 @@ def build(path: Path, *, teams: int, tools: int, months: int, users: int, events
         db = open_database(path)
         try:
             init(db)
-            for kind, name, allow_new in SAMPLE_FILES:
+            for kind, name, allow_new in INGEST_ORDER:
                 started = time.perf_counter()
                 ingest(db, kind, files / name, options=Options(allow_new=allow_new))
                 print(f"ingest {kind}: {time.perf_counter() - started:.1f} s", flush=True)

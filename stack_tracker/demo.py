@@ -13,16 +13,20 @@ from .inputs.taxonomy import init
 from .resources import resource
 
 # In dependency order: teams before the tools they own, tools before usage.
-# Usage runs with allow_new, so the tool nobody put in the inventory shows up
-# as an unreviewed tool: shadow IT for the gaps report.
+# Two snapshots of the inventory, the older first, each dated (--as-of), so the
+# tools' history shows a price rise, an owner change and a tool added. Usage
+# runs with allow_new, so the tool nobody put in the inventory shows up as an
+# unreviewed tool: shadow IT for the gaps report. (kind, file, allow_new, as_of)
 SAMPLE_FILES = (
-    ("teams", "teams.csv", False),
-    ("tools", "tools.csv", False),
-    ("aliases", "aliases.csv", False),
-    ("tool-capabilities", "tool-capabilities.csv", False),
-    ("needs", "needs.csv", False),
-    ("usage", "usage.csv", True),
-    ("integrations", "integrations.csv", False),
+    ("teams", "teams.csv", False, None),
+    ("rates", "rates.csv", False, None),
+    ("tools", "tools-2025-06.csv", False, "2025-06-30"),
+    ("tools", "tools.csv", False, "2026-10-31"),
+    ("aliases", "aliases.csv", False, None),
+    ("tool-capabilities", "tool-capabilities.csv", False, None),
+    ("needs", "needs.csv", False, None),
+    ("usage", "usage.csv", True, None),
+    ("integrations", "integrations.csv", False, None),
 )
 #: The setting that marks a database as the sample, which demo may build again from scratch.
 SAMPLE_SETTING = "sample"
@@ -48,8 +52,8 @@ def build_demo(db_path: Path, *, on_result: Callable[[IngestResult], None] = lam
     try:
         on_result(init(db))
         sample = resource("data/sample")
-        for kind, name, allow_new in SAMPLE_FILES:
-            on_result(ingest(db, kind, sample / name, options=Options(allow_new=allow_new)))
+        for kind, name, allow_new, as_of in SAMPLE_FILES:
+            on_result(ingest(db, kind, sample / name, options=Options(allow_new=allow_new, as_of=as_of)))
         with db.conn:
             # The last ingest demo made: a later one is the user's, and makes the database theirs.
             db.execute("insert or replace into settings (key, value) select ?, max(id) from ingests", [SAMPLE_SETTING])

@@ -166,12 +166,52 @@ def test_team_page_renders_its_figures(site, watched):
     watched.assert_clean()
 
 
+def test_tool_page_shows_its_history(site, watched):
+    page = watched.page
+    page.goto(f"{site.base}/stack/tools/hubspot-marketing-hub")
+    history = page.locator("section#history")
+    assert history.locator("h2").inner_text() == "History"
+    # The changes report's rows for the tool. The sample records history from the day it is built,
+    # whatever day that is: the tool's being added is there, whatever else is.
+    changes = [row for row in site.report("changes") if row["tool"] == "hubspot-marketing-hub"]
+    assert history.locator("tr").count() == 1 + len(changes)
+    assert history.locator("tr", has_text="Added to the inventory").count() >= 1
+    watched.assert_clean()
+
+
+def test_team_page_shows_what_its_tools_cost(site, watched):
+    page = watched.page
+    page.goto(f"{site.base}/stack/teams/field-marketing")
+    section = page.locator("section#team-cost")
+    assert section.locator("h2").inner_text().startswith("What its tools cost")
+    top = [row for row in site.report("cost-by-team") if row["team"] == "field-marketing"][0]
+    first = section.locator("tr").nth(1)
+    assert first.locator("td").first.inner_text() == top["tool_name"]
+    first.locator("a").click()
+    page.wait_for_url(f"**/stack/tools/{top['tool']}")
+    watched.assert_clean()
+
+
+def test_the_cost_by_team_chart_draws_a_bar_per_team(site, watched):
+    page = watched.page
+    page.goto(f"{site.base}/-/dashboards/adoption")
+    chart = "#chart-cost-by-team"
+    page.wait_for_selector(f"{chart} svg.marks")
+    # One bar per team and currency the report shares cost to, the unallocated cost among them, labelled.
+    shared = {(row["team"], row["currency"]) for row in site.report("cost-by-team") if row["allocated_cost"] is not None}
+    assert ("unallocated", "USD") in shared and len(shared) > 10
+    assert page.locator(f"{chart} svg.marks .mark-rect.role-mark path").count() == len(shared)
+    assert page.locator(f"{chart} svg.marks text", has_text="Unallocated (seats no team holds)").count() == 1
+    assert page.locator(f"{chart} svg.marks text", has_text="Field Marketing").count() == 1
+    watched.assert_clean()
+
+
 def test_every_dashboard_chart_draws(site, watched):
     page = watched.page
     page.goto(f"{site.base}/-/dashboards/adoption")
     for chart in CHARTS:
         page.wait_for_selector(f"#chart-{chart} svg.marks")
-    assert page.locator(".dashboard-card svg.marks").count() == len(CHARTS) == 6
+    assert page.locator(".dashboard-card svg.marks").count() == len(CHARTS) == 7
     screenshot(page, "dashboard.png")
     # A month picked in the filter redraws every chart for that month.
     page.select_option("#period", "2026-08")
@@ -187,7 +227,8 @@ def test_a_tool_named_like_a_script_shows_as_text(site, watched):
     page.goto(f"{site.base}/stack/tools/{HOSTILE_SLUG}")
     assert page.inner_text("h1").startswith(HOSTILE)
     page.goto(f"{site.base}/")
-    assert page.get_by_text(HOSTILE, exact=True).count() == 1
+    # As text wherever it is named: the tools by category, and the changes of the latest snapshot.
+    assert page.get_by_text(HOSTILE, exact=True).count() >= 1
     page.goto(f"{site.base}/search?q=evil")
     assert HOSTILE in page.inner_text("#found-tools")
     page.goto(f"{site.base}/-/dashboards/adoption")

@@ -99,7 +99,8 @@ def test_the_description_says_cost_seats_use_recommendation_and_action(org):
         "Action: Agree 6 seats with the vendor by 2025-02-28.",
     ]
     bravo = str(found["Renewal: Bravo Mail"]["DESCRIPTION"])
-    assert "Cost: 6,000 EUR a year" in bravo and "Seats: 50 at 120 EUR a seat" in bravo
+    # EUR has no rate into USD here: the cost is shown as the contract has it, and no seat price.
+    assert "Cost: 6,000 EUR a year" in bravo and "Seats: 50\n" in bravo
     assert "Recommendation: renew" in bravo and "Action: Renew by 2025-06-15." in bravo
     echo = str(found["Renewal: Echo Ads"]["DESCRIPTION"])
     assert "Recommendation: cancel" in echo

@@ -15,7 +15,7 @@ def test_demo_builds_the_sample_organisation(tmp_path):
     result = run("demo", "--db", path, "--no-serve")
     assert f"Built {path}" in result.output
     assert "problem" not in result.output
-    for _, name, _ in SAMPLE_FILES:
+    for _, name, _, _ in SAMPLE_FILES:
         assert f"{name}: read" in result.output
     counts = rows(path, "select (select count(*) from teams) as teams, (select count(*) from tools) as tools, "
                         "(select count(distinct period) from usage) as months, (select count(*) from capabilities) as capabilities")[0]

@@ -19,7 +19,7 @@ import pytest
 import sqlite_utils
 
 from conftest import rows, run
-from stack_tracker.demo import SAMPLE_FILES
+from stack_tracker.generate import INGEST_ORDER
 from stack_tracker.generate import FILES, GenerateError, generate
 from stack_tracker.generate.people import INTERNAL_APPS
 from stack_tracker.reports.registry import run_report
@@ -44,7 +44,7 @@ def organisation(tmp_path_factory) -> dict:
     generated = run("generate", outdir, *SMALL)
     run("init", db_path, "--silent")
     loaded = {}
-    for kind, name, allow_new in SAMPLE_FILES:
+    for kind, name, allow_new in INGEST_ORDER:
         loaded[name] = run("ingest", db_path, kind, outdir / name, *(["--allow-new"] if allow_new else []))
     imported = run("import-logins", db_path, outdir / "okta.jsonl", "--source", "okta",
                    "--directory", outdir / "directory.csv")

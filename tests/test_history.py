@@ -10,11 +10,13 @@ Two snapshots of a tools spreadsheet, loaded in date order with --as-of:
                        Charlie   1,200 USD                              retired
                        Delta     2,400 USD                              active    (new)
 
-Annual spend in force at each month's end (active, trial or retiring tools):
+Annual spend in force at each month's end (active, trial or retiring tools), in
+dollars, the euro at 1.10 from 2025-02-01 and 1.20 from 2025-04-01:
 
     2024-12  nothing yet (the first snapshot is as of 2025-01-31)
-    2025-01 to 2025-03   USD 12,000 + 1,200 = 13,200 (2 tools); EUR 6,000 (1)
-    2025-04 to 2025-05   USD 13,200 + 2,400 = 15,600 (2 tools: Charlie retired); EUR 6,000 (1)
+    2025-01              12,000 + 1,200 = 13,200 (2 tools); Bravo's euros have no rate yet: named
+    2025-02 to 2025-03   13,200 + 6,000 x 1.10 = 19,800 (3 tools)
+    2025-04 to 2025-05   13,200 + 2,400 + 6,000 x 1.20 = 22,800 (3 tools: Charlie retired)
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def teams_db(db_path, tmp_path):
 
 @pytest.fixture
 def history(teams_db, tmp_path):
+    run("ingest", teams_db, "rates", write(tmp_path / "rates.csv", "currency,rate,date\nEUR,1.10,2025-02-01\nEUR,1.20,2025-04-01\n"),
+        "--silent")
     january = run("ingest", teams_db, "tools", write(tmp_path / "tools-2025-01.csv", JANUARY), "--as-of", "2025-01-31")
     assert "read 3 tools rows, wrote 3 (3 new, 0 updated, 0 unchanged)" in january.output
     april = run("ingest", teams_db, "tools", write(tmp_path / "tools-2025-04.csv", APRIL), "--as-of", "2025-04-15")
@@ -89,12 +93,13 @@ def test_every_change_from_the_start(history):
 
 def test_spend_by_month_follows_the_history(history):
     found = report(history, "spend-by-month", since="2024-12", until="2025-05")
-    assert [(row["period"], row["currency"], row["annual_spend"], row["tools"]) for row in found] == [
-        ("2025-01", "EUR", 6000.0, 1), ("2025-01", "USD", 13200.0, 2),
-        ("2025-02", "EUR", 6000.0, 1), ("2025-02", "USD", 13200.0, 2),
-        ("2025-03", "EUR", 6000.0, 1), ("2025-03", "USD", 13200.0, 2),
-        ("2025-04", "EUR", 6000.0, 1), ("2025-04", "USD", 15600.0, 2),
-        ("2025-05", "EUR", 6000.0, 1), ("2025-05", "USD", 15600.0, 2),
+    assert [(row["period"], row["currency"], row["annual_spend"], row["tools"], row["rate_date"], row["unconverted"])
+            for row in found] == [
+        ("2025-01", "USD", 13200.0, 2, None, "Bravo (EUR)"),
+        ("2025-02", "USD", 19800.0, 3, "2025-02-01", None),
+        ("2025-03", "USD", 19800.0, 3, "2025-02-01", None),
+        ("2025-04", "USD", 22800.0, 3, "2025-04-01", None),
+        ("2025-05", "USD", 22800.0, 3, "2025-04-01", None),
     ]
 
 
@@ -112,8 +117,7 @@ def test_a_tool_added_later_counts_from_its_contracts_start(teams_db, tmp_path):
 def test_the_twelve_months_up_to_the_as_of_day_by_default(history):
     found = report(history, "spend-by-month", as_of="2025-02-10")
     # 2024-03 to 2025-02: only January and February hold anything.
-    assert [(row["period"], row["currency"]) for row in found] == [
-        ("2025-01", "EUR"), ("2025-01", "USD"), ("2025-02", "EUR"), ("2025-02", "USD")]
+    assert [(row["period"], row["annual_spend"]) for row in found] == [("2025-01", 13200.0), ("2025-02", 19800.0)]
 
 
 def test_an_older_snapshot_after_a_newer_one_is_refused(history, tmp_path):

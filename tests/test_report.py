@@ -239,7 +239,8 @@ def test_adoption_latest_period(org):
     # in 2024-05, after 2024-03, which the history covers: new. Costs are in EUR: left out.
     assert pick(tools["zoom-webinars"], *ADOPTION_COLUMNS) == dict(zip(ADOPTION_COLUMNS, (
         1, 0, 3, None, None, None, None, 0, None, "new")))
-    assert tools["zoom-webinars"]["note"] == "Costs are in EUR, not the base currency USD, so they are left out."
+    assert tools["zoom-webinars"]["note"] == (
+        "Costs are in EUR, which has no exchange rate into USD in force on 2024-06-30, so they are left out: ingest a rate for it.")
     # mailchimp: 2 of 6 active: 0.3333; 2024-03 had 5: (2 - 5) / 5 = -0.6, declining.
     # 2400 / 2 = 1200 per active user; 4 idle seats at 2400 / 10 = 240: 960.
     assert pick(tools["mailchimp"], *ADOPTION_COLUMNS) == dict(zip(ADOPTION_COLUMNS, (
@@ -273,13 +274,26 @@ def test_adoption_for_another_period_and_team(org):
     assert (one["zoom-webinars"]["change"], one["zoom-webinars"]["stage"]) == (0.5, "growing")
 
 
-def test_adoption_in_another_base_currency(org):
-    tools = by(run_report(org, "adoption", params={"currency": "eur"}), "tool")
-    # zoom-webinars: 1800 / 3 = 600 per active user; its idle seats are 0.
-    assert pick(tools["zoom-webinars"], "cost_per_active_user", "idle_seat_cost", "note") == {
-        "cost_per_active_user": 600.0, "idle_seat_cost": 0.0, "note": None}
-    assert tools["hubspot"]["cost_per_active_user"] is None
-    assert tools["hubspot"]["note"] == "Costs are in USD, not the base currency EUR, so they are left out."
+def test_adoption_converts_at_the_rate_in_force_on_the_months_last_day(org):
+    insert(org, "rates", [{"currency": "EUR", "date": "2024-01-01", "rate": 1.10},
+                          {"currency": "EUR", "date": "2024-06-15", "rate": 1.20}])
+    tools = by(run_report(org, "adoption"), "tool")
+    # 2024-06-30: 1.20 in force since the 15th. zoom-webinars 1800 EUR = 2160 USD; 3 active users: 720 each.
+    assert pick(tools["zoom-webinars"], "cost_per_active_user", "idle_seat_cost", "currency", "rate_date", "note") == {
+        "cost_per_active_user": 720.0, "idle_seat_cost": 0.0, "currency": "USD", "rate_date": "2024-06-15", "note": None}
+    # A tool in the base currency needs no rate.
+    assert pick(tools["hubspot"], "cost_per_active_user", "rate_date") == {"cost_per_active_user": 750.0, "rate_date": None}
+    # 2024-05-31: 1.10, in force since January: 1980 USD over 2 active users.
+    may = by(run_report(org, "adoption", period="2024-05"), "tool")
+    assert pick(may["zoom-webinars"], "cost_per_active_user", "rate_date") == {"cost_per_active_user": 990.0, "rate_date": "2024-01-01"}
+
+
+def test_a_month_before_any_rate_names_the_currency_rather_than_guess(org):
+    insert(org, "rates", [{"currency": "EUR", "date": "2024-06-01", "rate": 1.20}])
+    may = by(run_report(org, "adoption", period="2024-05"), "tool")
+    assert may["zoom-webinars"]["cost_per_active_user"] is None
+    assert may["zoom-webinars"]["note"] == (
+        "Costs are in EUR, which has no exchange rate into USD in force on 2024-05-31, so they are left out: ingest a rate for it.")
 
 
 def test_adoption_by_team(org):
@@ -350,8 +364,9 @@ def test_stack(org):
         "annual_spend": 21600.0,
         # hubspot 4 x 600 + mailchimp 4 x 240 + legacy-crm 4 x 600 (google-analytics has no cost).
         "idle_seat_cost": 5760.0,
-        # By name: a note people read.
+        # By name: a note people read. No rate was ever ingested, so nothing was converted.
         "excluded_currency_tools": "Zoom Webinars (EUR)",
+        "rate_date": None,
     }
 
 
@@ -373,12 +388,20 @@ def test_stack_for_one_team(org):
     }
 
 
-def test_stack_in_euros_leaves_out_the_dollars(org):
-    [row] = run_report(org, "stack", params={"currency": "EUR"})
-    # zoom-webinars 1800 + hotjar 1200 (no currency: the base one, now EUR).
-    assert row["annual_spend"] == 3000.0
-    assert row["idle_seat_cost"] == 0.0  # zoom-webinars has no idle seats
-    assert row["excluded_currency_tools"] == "HubSpot (USD), Legacy CRM (USD), Mailchimp (USD)"
+def test_stack_in_a_base_of_euros(org):
+    org.execute("insert into settings (key, value) values ('base_currency', 'EUR')")
+    [row] = run_report(org, "stack")
+    # Without a dollar rate: zoom-webinars 1800 + hotjar 1200 (no currency: the base one, now EUR); the dollars named.
+    assert pick(row, "currency", "annual_spend", "idle_seat_cost", "rate_date", "excluded_currency_tools") == {
+        "currency": "EUR", "annual_spend": 3000.0, "idle_seat_cost": 0.0, "rate_date": None,
+        "excluded_currency_tools": "HubSpot (USD), Legacy CRM (USD), Mailchimp (USD)"}
+    insert(org, "rates", [{"currency": "USD", "date": "2024-01-01", "rate": 0.9}])
+    [row] = run_report(org, "stack")
+    # 1800 + 1200 + (12000 + 2400 + 6000) x 0.9 = 3000 + 18360 = 21360;
+    # idle seats: (hubspot 4 x 600 + mailchimp 4 x 240 + legacy-crm 4 x 600) x 0.9 = 5760 x 0.9 = 5184.
+    assert pick(row, "currency", "annual_spend", "idle_seat_cost", "rate_date", "excluded_currency_tools") == {
+        "currency": "EUR", "annual_spend": 21360.0, "idle_seat_cost": 5184.0, "rate_date": "2024-01-01",
+        "excluded_currency_tools": None}
 
 
 # ---------------------------------------------------------------------------
@@ -515,7 +538,8 @@ def test_renewals(org):
                "utilization", "recommendation", "recommended_seats", "reason")
     assert [tuple(row[column] for column in columns) for row in rows] == [
         # No usage data: no recommendation, and the reason says what to do.
-        ("hotjar", "2024-07-20", 19, 1200.0, None, None, None, None, None, None,
+        # Money in the base currency: hotjar names none, so it is in it.
+        ("hotjar", "2024-07-20", 19, 1200.0, "USD", None, None, None, None, None,
          "No usage data for 2024-06: find out who uses it before renewing."),
         # 2 of 10 (0.2 < 0.8): right-size to ceil(2 x 1.1) = 3.
         ("mailchimp", "2024-07-31", 30, 2400.0, "USD", 10, 2, 0.2, "right-size", 3,
@@ -525,9 +549,17 @@ def test_renewals(org):
          "16 of 20 seats active in 2024-06 (80%)."),
         ("legacy-crm", "2024-09-01", 62, 6000.0, "USD", 10, 0, 0.0, "cancel", 0, "Nobody used it in 2024-06."),
         # 3 of 4 = 0.75 is under the floor, but ceil(3 x 1.1) = 4 is no fewer seats: renew.
-        ("zoom-webinars", "2024-09-15", 76, 1800.0, "EUR", 4, 3, 0.75, "renew", 4,
+        # Its euros have no rate into dollars: no base figure, the contract's own beside it, and a note.
+        ("zoom-webinars", "2024-09-15", 76, None, "USD", 4, 3, 0.75, "renew", 4,
          "3 of 4 seats active in 2024-06 (75%)."),
     ]
+    assert pick(rows[-1], "contract_cost", "contract_currency", "rate_date", "note") == {
+        "contract_cost": 1800.0, "contract_currency": "EUR", "rate_date": None,
+        "note": "The contract is in EUR, which has no exchange rate into USD in force on 2024-07-01: its cost is left out."}
+    # With a rate in force on the as-of day, the euros convert: 1800 x 1.1 = 1980.
+    insert(org, "rates", [{"currency": "EUR", "date": "2024-06-01", "rate": 1.1}])
+    zoom = run_report(org, "renewals", as_of="2024-07-01")[-1]
+    assert pick(zoom, "annual_cost", "rate_date", "note") == {"annual_cost": 1980.0, "rate_date": "2024-06-01", "note": None}
     # google-analytics renewed on 2024-06-15, before as_of; nothing renews after 2024-09-29.
     assert rows[0]["auto_renew"] is None and rows[2]["auto_renew"] == 1
 
@@ -659,7 +691,7 @@ def test_every_parameter_is_declared_documented_and_defaulted_alike(org):
 def test_unknown_reports_and_parameters_are_explained(org):
     with pytest.raises(ReportError, match=r"unknown report 'adoptoin': expected one of adoption, adoption-by-team"):
         run_report(org, "adoptoin")
-    with pytest.raises(ReportError, match=r"report 'stack' has no parameter 'as_of': its parameters are period, team, currency"):
+    with pytest.raises(ReportError, match=r"report 'stack' has no parameter 'as_of': its parameters are period, team"):
         run_report(org, "stack", as_of="2024-07-01")
     with pytest.raises(ReportError, match=r"no parameter 'window'.*renewal_window_days"):
         run_report(org, "renewals", params={"window": "30"})
@@ -743,10 +775,10 @@ def test_canned_queries_give_the_same_rows_in_datasette(org_path, org):
     # As a person would fill the form: some fields set, the rest left blank.
     cases = [(name, {}) for name in REPORTS] + [
         ("adoption", {"period": "2024-05", "team": "", "growth_threshold": "0.7"}),
-        ("adoption-by-team", {"team": "brand", "currency": "EUR"}),
+        ("adoption-by-team", {"team": "brand"}),
         ("stack", {"team": "brand"}),
         ("concentration", {"top_user_share": "0.6", "max_active_users": ""}),
-        ("overlap", {"currency": "EUR"}),
+        ("overlap", {"period": "2024-05"}),
         ("gaps", {"period": "2024-03", "shelfware_periods": ""}),
         ("renewals", {"as_of": "2024-07-01", "renewal_window_days": "40"}),
         ("dependencies", {"tool": "zoom-webinars"}),
@@ -830,11 +862,17 @@ def test_planted_findings_appear_in_the_right_reports(sample_db):
 
     renewals = [(row["tool"], row["days_left"], row["recommendation"], row["recommended_seats"])
                 for row in cli_json(sample_db, "renewals", "--as-of", SAMPLE_AS_OF)]
-    assert renewals == [("adobe-creative-cloud", 15, "right-size", 25), ("hubspot-marketing-hub", 46, "renew", 30), ("bynder", 62, "cancel", 0)]
+    # In the order of the earlier of renewal and notice deadline: Adobe renews 2026-12-15 (no notice recorded);
+    # HubSpot 2027-01-15 less 30 days = 2026-12-16; Contentful 2027-03-31 less 60 days and Usercentrics
+    # 2027-04-30 less 3 months are both 2027-01-30, within 90 days though their renewals are not; Bynder 2027-01-31.
+    assert renewals == [("adobe-creative-cloud", 15, "right-size", 25), ("hubspot-marketing-hub", 46, "renew", 30),
+                        ("contentful", 121, "right-size", 33), ("usercentrics", 151, "renew", 3), ("bynder", 62, "cancel", 0)]
 
     [stack] = cli_json(sample_db, "stack")
-    assert (stack["active_users"], stack["seats"], stack["stack_utilization"], stack["annual_spend"]) == (612, 765, 0.8, 937500.0)
-    assert stack["excluded_currency_tools"] == "Dreamdata (EUR), Usercentrics (EUR)"
+    # In dollars at the rates in force on 2026-11-30 (since 2026-07-01): the $925,500 billed in dollars, Dreamdata
+    # 18,000 EUR x 1.10 = 19,800, Usercentrics 12,000 EUR x 1.10 = 13,200, Cision 9,500 GBP x 1.30 = 12,350: 970,850.
+    assert (stack["active_users"], stack["seats"], stack["stack_utilization"], stack["annual_spend"]) == (612, 765, 0.8, 970850.0)
+    assert (stack["excluded_currency_tools"], stack["rate_date"]) == (None, "2026-07-01")
 
     downstream = {row["downstream_tool"] for row in cli_json(sample_db, "dependencies", "--param", "tool=wordpress-vip")}
     assert {"hubspot-marketing-hub", "salesforce-sales-cloud", "gainsight", "tableau"} <= downstream

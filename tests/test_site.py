@@ -59,17 +59,18 @@ async def test_home_page_answers_what_is_our_stack(datasette, sample_db):
     page = await get(datasette, "/")
     text = text_of(page)
     stack = stack_figures(sample_db)
-    # The headline is the stack report's row (data/sample/README.md: 612 of 765 seats, $937,500).
-    assert (stack["active_users"], stack["seats"], stack["annual_spend"]) == (612, 765, 937500.0)
+    # The headline is the stack report's row (data/sample/README.md: 612 of 765 seats, $970,850).
+    assert (stack["active_users"], stack["seats"], stack["annual_spend"]) == (612, 765, 970850.0)
     assert "The stack in 2026-11" in text
     assert f"{stack['stack_utilization']:.0%} seat utilisation: 612 active users on 765 seats" in text
     # Gartner's survey figures stand beside the measure they are about: capabilities in use, not seats.
     assert (f"{stack['capability_utilization']:.0%} capability utilisation: 49 of the 56 capabilities paid for are "
             "used by a team that needs them (Gartner's surveys found 58% in 2020, 42% in 2022, 33% in 2023)") in text
     assert f"{stack['tools']} tools in use by {stack['teams']} teams; {stack['inventory_tools']} in the inventory" in text
-    assert "$937,500 a year on the inventory's tools (USD)" in text
+    assert ("$970,850 a year on the inventory's tools, in USD, the base currency (other currencies at the rates in "
+            "force since 2026-07-01)") in text
     assert f"${stack['idle_seat_cost']:,.0f} a year on seats nobody used in 2026-11" in text
-    assert "Dreamdata (EUR), Usercentrics (EUR)" in text
+    assert "Left out of the money figures" not in text  # every currency has a rate
     # Every report, linked, with its one-line explanation; and the dashboard.
     for report in REPORTS.values():
         name = report.name.replace("-", "_")
@@ -125,6 +126,30 @@ async def test_team_page_shows_its_tools_needs_and_gaps(datasette):
     text = text_of(await get(datasette, "/stack/teams/brand-and-creative"))
     assert "Seats nobody uses: 15 seats on Bynder and nobody active in 2026-11." in text
     assert "Shadow IT: Uses Canva, which is not in the inventory (8 active users, source reported)." in text
+
+
+async def test_team_page_shows_what_its_tools_cost(datasette, sample_db, tmp_path):
+    db = sqlite_utils.Database(sample_db)
+    try:
+        rows = run_report(db, "cost-by-team", team="field-marketing")
+    finally:
+        db.close()
+    # Field Marketing's share of each tool's cost, by the seats it holds, from the report's rows in their order.
+    text = text_of(await get(datasette, "/stack/teams/field-marketing"))
+    assert {row["currency"] for row in rows} == {"USD"} and len(rows) > 3
+    total = sum(row["allocated_cost"] for row in rows)
+    assert (f"What its tools cost in {rows[0]['period']} ${total:,.0f} a year: its share of the cost of the "
+            f"{len(rows)} tools it holds seats of") in text
+    assert " ".join(f"{row['tool_name']} ${row['allocated_cost']:,.0f} {row['share']:.0%} ${row['tool_cost']:,.0f}"
+                    for row in rows[:3]) in text
+    assert rows == sorted(rows, key=lambda row: -row["allocated_cost"])
+    # A team that holds no seats says so.
+    path = tmp_path / "sample.db"
+    shutil.copy(sample_db, path)
+    run("ingest", path, "teams", write(tmp_path / "teams.csv", "team,parent\nPartner Marketing,Marketing\n"), "--silent")
+    text = text_of(await get(Datasette([], config_dir=publish(path, tmp_path / "site").directory),
+                             "/stack/teams/partner-marketing"))
+    assert "What its tools cost No tool's cost falls to this team in 2026-11: it holds no seats of a tool with a cost." in text
 
 
 async def test_capability_page_and_search(datasette):

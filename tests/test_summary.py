@@ -17,15 +17,16 @@ def report_json(db, name, *args):
 def test_markdown_summary_shows_headline_and_planted_findings(sample_db):
     text = run("summary", sample_db, "--as-of", AS_OF).output
     stack = report_json(sample_db, "stack")[0]
-    assert (stack["active_users"], stack["seats"], stack["annual_spend"]) == (612, 765, 937500.0)
+    assert (stack["active_users"], stack["seats"], stack["annual_spend"]) == (612, 765, 970850.0)
     assert f"**Seat utilisation {stack['stack_utilization']:.0%}**: 612 active users on 765 seats" in text
     # Gartner's figures stand beside the measure they are: the capabilities in use.
     assert (stack["used_capabilities"], stack["paid_capabilities"]) == (49, 56)
     assert "**Capability utilisation 88%**: 49 of the 56 capabilities the organisation pays for" in text
     assert "58% (2020), 42% (2022) and 33% (2023)" in text
-    assert "**Annual spend USD 937,500** on 43 tools" in text
+    assert "**Annual spend USD 970,850** on 43 tools" in text
     assert f"**Idle-seat cost USD {stack['idle_seat_cost']:,.0f} a year**" in text
-    assert "Dreamdata (EUR), Usercentrics (EUR)" in text
+    assert "other currencies converted at the rates in force since 2026-07-01" in text
+    assert "not counted because" not in text  # every currency has a rate
     # The planted findings of data/sample/README.md, each with what to do.
     assert "**Adobe Creative Cloud** renews 2026-12-15 (15 days, renews automatically): 22 of 60 seats active in 2026-11 (37%). **Right-size** to 25 seats." in text
     assert "**HubSpot Marketing Hub** renews 2027-01-15 (46 days" in text and "**Renew**." in text

@@ -215,7 +215,8 @@ MONTHLY_TABLES: frozenset[str] = frozenset({
 })
 
 #: Views the reports share, from ``sql/views/<view>.sql``.
-REPORT_VIEWS: tuple[str, ...] = ("integration_flows", "spellings", "rates_in_force")
+#: In dependency order: a view is created after the views it reads.
+REPORT_VIEWS: tuple[str, ...] = ("integration_flows", "spellings", "base_currency", "rates_in_force", "tool_costs")
 
 _SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "FLOAT"}
 

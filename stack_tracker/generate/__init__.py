@@ -58,9 +58,15 @@ from .people import People
 TEAMS_FILE, TOOLS_FILE, ALIASES_FILE = "teams.csv", "tools.csv", "aliases.csv"
 CAPABILITIES_FILE, NEEDS_FILE, USAGE_FILE = "tool-capabilities.csv", "needs.csv", "usage.csv"
 INTEGRATIONS_FILE, DIRECTORY_FILE, LOG_FILE = "integrations.csv", "directory.csv", "okta.jsonl"
-# In the order `stack-tracker ingest` takes them (as `demo.SAMPLE_FILES`), then the sign-in files.
+# In the order `stack-tracker ingest` takes them, then the sign-in files.
 FILES = (TEAMS_FILE, TOOLS_FILE, ALIASES_FILE, CAPABILITIES_FILE, NEEDS_FILE, USAGE_FILE, INTEGRATIONS_FILE,
          DIRECTORY_FILE, LOG_FILE)
+#: How to ingest what it writes, in order: (kind, file, allow_new). Usage may name a tool the inventory lacks.
+INGEST_ORDER = (
+    ("teams", TEAMS_FILE, False), ("tools", TOOLS_FILE, False), ("aliases", ALIASES_FILE, False),
+    ("tool-capabilities", CAPABILITIES_FILE, False), ("needs", NEEDS_FILE, False), ("usage", USAGE_FILE, True),
+    ("integrations", INTEGRATIONS_FILE, False),
+)
 
 MIN_TEAMS, MIN_TOOLS, MAX_MONTHS = 2, 5, 1200
 

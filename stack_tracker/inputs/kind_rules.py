@@ -237,11 +237,15 @@ class ToolRules(NamingRules):
         return values
 
     def check_file(self, db: sqlite_utils.Database, ingest_id: int) -> list[str]:
-        if len(self.currencies) <= 1:
+        """Name the currencies the reports cannot convert yet: none of their rates is recorded."""
+        base = self.converter.options.base_currency
+        without = sorted(currency for currency in self.currencies - {base}
+                         if not db.execute("select exists (select 1 from rates where currency = ?)", [currency]).fetchone()[0])
+        if not without:
             return []
         return [
-            f"{self.converter.file}: annual costs in {len(self.currencies)} currencies ({', '.join(sorted(self.currencies))}): "
-            "each tool keeps its own; reports total one currency at a time (--param currency=...)"
+            f"{self.converter.file}: costs in {', '.join(without)}, which no exchange rate converts into {base}, the base "
+            "currency, yet: ingest their rates (kind rates), or the reports leave these tools out of every total, by name"
         ]
 
     def after_write(self, db: sqlite_utils.Database, ingest_id: int, created: dict[str, int]) -> set[str]:

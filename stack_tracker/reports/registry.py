@@ -44,6 +44,7 @@ from .. import normalise as n
 from ..database import ensure_schema
 from ..database.names import NAMED_TABLES, slug_for
 from ..errors import StackTrackerError
+from .choices import unknown_choice, with_choices
 
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -141,8 +142,9 @@ class Report:
 
     @functools.cached_property
     def named_sql(self) -> str:
-        """The SQL every reader runs: the report's, with the display name beside each slug column (`with_names`)."""
-        return with_names(self.sql, report_columns(self.sql))
+        """The SQL every reader runs: the report's, with the display name beside each slug column (`with_names`),
+        refusing a word a closed-choice parameter does not take (`choices.with_choices`)."""
+        return with_choices(with_names(self.sql, report_columns(self.sql)), self.parameters)
 
 
 #: What every parameter means; `Report.parameters` gives each report's defaults.
@@ -153,7 +155,6 @@ PARAMETER_HELP: dict[str, str] = {
         "renewals, shelfware, blind spots and the stack's spend. Default: all teams."
     ),
     "as_of": "The day to count from, YYYY-MM-DD. Default: today.",
-    "currency": "The base currency: money in any other currency is left out of totals, and the report says so.",
     "change_periods": "Compare active users with this many months earlier.",
     "growth_threshold": "A change in active users of at least this fraction (either way) is growing or declining.",
     "max_active_users": "A tool, or a team's use of it, with this many active users or fewer rests on too few people.",
@@ -173,6 +174,7 @@ PARAMETER_HELP: dict[str, str] = {
              "duplicate-subscriptions).",
     "run_rate_months": "The annualised run rate is the spend of this many months up to the row's, scaled to a year "
                        "(3: the last three months times 4).",
+    "idle_days": "A seat whose holder last signed in more than this many days before as_of (or never) is idle.",
     "min_teams": "A tool paid for by this many teams or more in a month, each on its own cards, is a duplicate "
                  "subscription (at least 2).",
     "tool": (
@@ -184,7 +186,6 @@ PARAMETER_HELP: dict[str, str] = {
 _ADOPTION_PARAMETERS = {
     "period": None,
     "team": None,
-    "currency": "USD",
     "change_periods": "3",
     "growth_threshold": "0.1",
 }
@@ -222,7 +223,7 @@ REPORTS: dict[str, Report] = {
                 "are used), the number to set beside Gartner's surveys: 58% (2020), 42% (2022), 33% (2023)."
             ),
             sql=_sql("stack"),
-            parameters={"period": None, "team": None, "currency": "USD"},
+            parameters={"period": None, "team": None},
         ),
         Report(
             name="concentration",
@@ -245,7 +246,7 @@ REPORTS: dict[str, Report] = {
                 "as 'also does': not an overlap."
             ),
             sql=_sql("overlap"),
-            parameters={"period": None, "team": None, "currency": "USD"},
+            parameters={"period": None, "team": None},
         ),
         Report(
             name="consolidation",
@@ -257,7 +258,7 @@ REPORTS: dict[str, Report] = {
                 "already use the tools that take over; a standardisation question when other teams would move."
             ),
             sql=_sql("consolidation"),
-            parameters={"period": None, "team": None, "currency": "USD"},
+            parameters={"period": None, "team": None},
         ),
         Report(
             name="overlap-teams",
@@ -403,8 +404,9 @@ def run_report(
     form field, so the SQL applies its defaults. ``as_of`` is any date
     `normalise.parse_as_of` reads; a team, tool or capability may be given by
     name, alias or slug, and is passed on as its slug. Raises `ReportError` for
-    an unknown report, a parameter the report does not take, or an ``as_of``
-    that is no such date, and `database.names.UnknownName` for a name nothing has.
+    an unknown report, a parameter the report does not take, an ``as_of``
+    that is no such date or a word a closed-choice parameter does not take
+    (``basis``), and `database.names.UnknownName` for a name nothing has.
     """
     report = find_report(name)
     if as_of:
@@ -425,6 +427,9 @@ def run_report(
         if kind in given and _as_parameter(given[kind]).strip():
             given[kind] = slug_for(db, kind, _as_parameter(given[kind]).strip())
     values = {key: _as_parameter(given.get(key)) for key in report.parameters}
+    problems = [problem for key, value in values.items() if (problem := unknown_choice(key, value))]
+    if problems:  # the SQL refuses it too, but in SQLite's words
+        raise ReportError(f"report {name!r}: {'; '.join(problems)}")
     cursor = db.execute(report.named_sql, values)
     columns = [column[0] for column in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]

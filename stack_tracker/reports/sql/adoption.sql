@@ -14,7 +14,7 @@ with params as (
         (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
         json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
       ) end as team,
-      upper(coalesce(nullif(:currency, ''), 'USD')) as currency,
+      (select currency from base_currency) as currency,
       coalesce(cast(nullif(:change_periods, '') as integer), 3) as change_periods,
       coalesce(cast(nullif(:growth_threshold, '') as real), 0.1) as growth_threshold
   )
@@ -32,7 +32,10 @@ figures as (
     round((summary.active_users - earlier.active_users) * 1.0 / nullif(earlier.active_users, 0), 4) as change,
     summary.idle_seats,
     summary.sources,
-    tools.annual_cost,
+    -- Money in the base currency, at the rate in force on the month's last day.
+    cost.annual_cost,
+    cost.rate_date,
+    cost.tool is not null as priced,
     tools.seats_purchased,
     upper(coalesce(tools.currency, params.currency)) as tool_currency,
     params.currency,
@@ -43,6 +46,9 @@ figures as (
   from tool_period_summary as summary
   cross join params
   join tools on tools.slug = summary.tool
+  left join tool_costs as cost on cost.tool = summary.tool
+    and date(summary.period || '-01', '+1 month', '-1 day') >= cost.valid_from
+    and date(summary.period || '-01', '+1 month', '-1 day') < cost.valid_until
   left join tool_period_summary as earlier
     on earlier.tool = summary.tool and earlier.period = params.earlier_period
   where summary.period = (select period from params)
@@ -61,10 +67,11 @@ select
   utilization,
   earlier_active_users,
   change,
-  -- Money in another currency is left out rather than mixed in (see note).
-  case when tool_currency = currency then round(annual_cost / nullif(active_users, 0), 2) end as cost_per_active_user,
+  -- Money whose currency has no rate in force is left out rather than mixed in (see note).
+  annual_cost,
+  round(annual_cost / nullif(active_users, 0), 2) as cost_per_active_user,
   idle_seats,
-  case when tool_currency = currency then round(idle_seats * annual_cost / nullif(seats_purchased, 0), 2) end as idle_seat_cost,
+  round(idle_seats * annual_cost / nullif(seats_purchased, 0), 2) as idle_seat_cost,
   case
     when teams_using = 0 then 'dormant'
     -- New: its data starts after the comparison month, which the history covers.
@@ -75,8 +82,11 @@ select
     else 'stable'
   end as stage,
   sources,
-  case when tool_currency <> currency
-    then 'Costs are in ' || tool_currency || ', not the base currency ' || currency || ', so they are left out.'
+  currency,
+  rate_date,
+  case when not priced
+    then 'Costs are in ' || tool_currency || ', which has no exchange rate into ' || currency || ' in force on '
+      || date(period || '-01', '+1 month', '-1 day') || ', so they are left out: ingest a rate for it.'
   end as note
 from figures
 order by teams_using desc, active_users desc, tool

@@ -14,7 +14,7 @@ with params as (
         (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
         json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
       ) end as team,
-      upper(coalesce(nullif(:currency, ''), 'USD')) as currency,
+      (select currency from base_currency) as currency,
       coalesce(cast(nullif(:change_periods, '') as integer), 3) as change_periods,
       coalesce(cast(nullif(:growth_threshold, '') as real), 0.1) as growth_threshold
   )
@@ -33,7 +33,10 @@ figures as (
     used.idle_seats,
     used.source,
     used.seats_source,
-    tools.annual_cost,
+    -- Money in the base currency, at the rate in force on the month's last day.
+    cost.annual_cost,
+    cost.rate_date,
+    cost.tool is not null as priced,
     tools.seats_purchased,
     upper(coalesce(tools.currency, params.currency)) as tool_currency,
     params.currency,
@@ -46,6 +49,9 @@ figures as (
   from usage_effective as used
   cross join params
   join tools on tools.slug = used.tool
+  left join tool_costs as cost on cost.tool = used.tool
+    and date(used.period || '-01', '+1 month', '-1 day') >= cost.valid_from
+    and date(used.period || '-01', '+1 month', '-1 day') < cost.valid_until
   left join usage_effective as earlier
     on earlier.period = params.earlier_period and earlier.team = used.team and earlier.tool = used.tool
   where used.period = (select period from params)
@@ -61,7 +67,7 @@ select
   earlier_active_users,
   change,
   idle_seats,
-  case when tool_currency = currency then round(idle_seats * annual_cost / nullif(seats_purchased, 0), 2) end as idle_seat_cost,
+  round(idle_seats * annual_cost / nullif(seats_purchased, 0), 2) as idle_seat_cost,
   case
     when in_use = 0 then 'dormant'
     when first_period > earlier_period and first_tracked_period <= earlier_period then 'new'
@@ -72,8 +78,11 @@ select
   end as stage,
   source,
   seats_source,
-  case when tool_currency <> currency
-    then 'Costs are in ' || tool_currency || ', not the base currency ' || currency || ', so they are left out.'
+  currency,
+  rate_date,
+  case when not priced
+    then 'Costs are in ' || tool_currency || ', which has no exchange rate into ' || currency || ' in force on '
+      || date(period || '-01', '+1 month', '-1 day') || ', so they are left out: ingest a rate for it.'
   end as note
 from figures
 order by team, tool

@@ -15,20 +15,25 @@ with params as (
       (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
       json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
     ) end as team,
-    upper(coalesce(nullif(:currency, ''), 'USD')) as currency
+    (select currency from base_currency) as currency
 ),
 candidates as (
   select
     candidate.*,
     tools.name,
-    tools.annual_cost,
+    -- In the base currency at the rate in force on the month's last day; a tool whose currency has none is named.
+    cost.annual_cost,
+    cost.rate_date,
     upper(coalesce(tools.currency, params.currency)) as tool_currency,
-    upper(coalesce(tools.currency, params.currency)) = params.currency as in_base_currency,
+    cost.tool is not null as in_base_currency,
     keeper.name as keep_name,
     summary.active_users
   from consolidation_candidates as candidate
   cross join params
   join tools on tools.slug = candidate.tool
+  left join tool_costs as cost on cost.tool = candidate.tool
+    and date(params.period || '-01', '+1 month', '-1 day') >= cost.valid_from
+    and date(params.period || '-01', '+1 month', '-1 day') < cost.valid_until
   join tools as keeper on keeper.slug = candidate.keep_tool
   join tool_period_summary as summary on summary.period = candidate.period and summary.tool = candidate.tool
   where candidate.period = (select period from params) and candidate.finding in ('cut', 'standardise')
@@ -117,6 +122,7 @@ select
   params.currency,
   candidates.annual_cost,
   candidates.tool_currency,
+  candidates.rate_date,
   case when candidates.finding = 'cut' and candidates.in_base_currency then candidates.annual_cost end as saving,
   per_tool.capabilities,
   per_tool.takeovers,

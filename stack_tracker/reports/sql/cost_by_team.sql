@@ -5,17 +5,35 @@
 -- goes to a row `unallocated`; with active users, all of a tool's cost goes
 -- to the teams active in it, or to `unallocated` when nobody was. Amounts are
 -- shared in cents, the leftover cents to the largest remainders, so that each
--- tool's rows add up to its cost exactly. In the tool's own currency.
+-- tool's rows add up to its cost exactly. In the base currency, at the rate in
+-- force on the month's last day; a tool whose currency has none then is not
+-- shared but listed under `unallocated` with no amount, and a note saying why.
 with params as (
   select
     coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
-    nullif(:team, '') as team,
+    -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
+    case when trim(:team) <> '' then coalesce(
+      (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
+      json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
+    ) end as team,
     coalesce(nullif(:basis, ''), 'seats') as basis
 ),
-costed as (
-  select slug as tool, annual_cost, currency, seats_purchased, cast(round(annual_cost * 100) as integer) as cost_cents
+day as (
+  select coalesce(date((select period from params) || '-01', '+1 month', '-1 day'), date('now')) as day
+),
+priced as (
+  select tools.slug as tool, tools.seats_purchased, cost.annual_cost, cost.rate_date, cost.tool is not null as converted,
+    upper(coalesce(tools.currency, (select currency from base_currency))) as tool_currency
   from tools
-  where status in ('active', 'trial', 'retiring') and annual_cost > 0
+  cross join day
+  left join tool_costs as cost on cost.tool = tools.slug and day.day >= cost.valid_from and day.day < cost.valid_until
+  where tools.status in ('active', 'trial', 'retiring') and tools.annual_cost > 0
+),
+costed as (
+  select tool, annual_cost, (select currency from base_currency) as currency, rate_date, seats_purchased,
+    cast(round(annual_cost * 100) as integer) as cost_cents
+  from priced
+  where converted
 ),
 team_weights as (
   select costed.tool, usage.team,
@@ -40,7 +58,7 @@ parties as (
   from costed cross join params join totals on totals.tool = costed.tool
 ),
 split as (
-  select parties.tool, parties.team, parties.weight, costed.cost_cents, costed.annual_cost, costed.currency,
+  select parties.tool, parties.team, parties.weight, costed.cost_cents, costed.annual_cost, costed.currency, costed.rate_date,
     sum(parties.weight) over (partition by parties.tool) as total_weight
   from parties join costed on costed.tool = parties.tool
   where parties.weight > 0
@@ -56,17 +74,31 @@ ranked as (
     cost_cents - sum(floor_cents) over (partition by tool) as leftover_cents,
     row_number() over (partition by tool order by remainder desc, team = 'unallocated', team) as place
   from shared
+),
+shares as (
+  select
+    team,
+    tool,
+    (select basis from params) as basis,
+    case when team = 'unallocated' then null else weight end as team_count,
+    round(weight * 1.0 / total_weight, 4) as share,
+    (floor_cents + (place <= leftover_cents)) / 100.0 as allocated_cost,
+    annual_cost as tool_cost,
+    currency,
+    rate_date,
+    (select period from params) as period,
+    null as note
+  from ranked
+),
+unconverted as (
+  select 'unallocated' as team, tool, (select basis from params) as basis, null as team_count, null as share,
+    null as allocated_cost, null as tool_cost, (select currency from base_currency) as currency, null as rate_date,
+    (select period from params) as period,
+    'Its cost is in ' || tool_currency || ', which has no exchange rate into ' || (select currency from base_currency)
+      || ' in force on ' || (select day from day) || ': ingest a rate for it.' as note
+  from priced
+  where not converted
 )
-select
-  team,
-  tool,
-  (select basis from params) as basis,
-  case when team = 'unallocated' then null else weight end as team_count,
-  round(weight * 1.0 / total_weight, 4) as share,
-  (floor_cents + (place <= leftover_cents)) / 100.0 as allocated_cost,
-  annual_cost as tool_cost,
-  currency,
-  (select period from params) as period
-from ranked
+select * from (select * from shares union all select * from unconverted)
 where (select team from params) is null or team = (select team from params)
 order by team = 'unallocated', team, allocated_cost desc, tool

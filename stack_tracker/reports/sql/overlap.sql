@@ -17,7 +17,7 @@ with params as (
       (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
       json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
     ) end as team,
-    upper(coalesce(nullif(:currency, ''), 'USD')) as currency
+    (select currency from base_currency) as currency
 ),
 contenders as (
   select
@@ -29,12 +29,17 @@ contenders as (
     contender.teams_using,
     contender.source,
     tools.name,
-    tools.annual_cost,
+    -- In the base currency at the rate in force on the month's last day; a tool whose currency has none is named.
+    cost.annual_cost,
+    cost.rate_date,
     upper(coalesce(tools.currency, params.currency)) as tool_currency,
-    upper(coalesce(tools.currency, params.currency)) = params.currency as in_base_currency
+    cost.tool is not null as in_base_currency
   from capability_contenders as contender
   cross join params
   join tools on tools.slug = contender.tool
+  left join tool_costs as cost on cost.tool = contender.tool
+    and date(params.period || '-01', '+1 month', '-1 day') >= cost.valid_from
+    and date(params.period || '-01', '+1 month', '-1 day') < cost.valid_until
   where contender.period = (select period from params)
 ),
 -- "Zoom Webinars (3 teams, 10 active)": mainly for it in place order, the ones that also do it by use.
@@ -54,6 +59,7 @@ capability_rows as (
     -- The rows the row rests on that only the catalog says, unconfirmed.
     group_concat(case when source = 'catalog' then name end, ', ') as catalog_guesses,
     case when sum("primary") >= 2 then sum(case when "primary" and in_base_currency then annual_cost end) end as combined_cost,
+    max(case when "primary" then rate_date end) as rate_date,
     case when sum("primary") >= 2 then max(case when place = 1 then tool end) end as keep_candidate
   from listed
   group by capability
@@ -122,6 +128,7 @@ select
   capability_rows.also_does,
   capability_rows.catalog_guesses,
   params.currency,
+  capability_rows.rate_date,
   capability_rows.combined_cost,
   capability_rows.keep_candidate,
   by_verdict.cut_candidates,

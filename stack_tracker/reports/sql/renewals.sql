@@ -1,7 +1,9 @@
 -- Contracts whose next renewal or notice deadline is near, with how much they
 -- are used and what to do by when: cancel (nobody used it, or it is being
 -- retired), right-size (utilisation under the floor: keep active users plus
--- headroom) or renew. Cost is shown as the contract states it, in its own currency.
+-- headroom) or renew. Money is in the base currency at the rate in force on the
+-- as-of day (rate_date), beside the contract's own figure and currency; a
+-- currency with no rate then leaves the base figures empty, and a note says why.
 --
 -- The next renewal is the stated renewal date; for a contract that renews
 -- itself on a monthly, quarterly or annual cycle and whose stated date has
@@ -78,6 +80,11 @@ due as (
     deadlines.*,
     cast(julianday(renews_on) - julianday(params.as_of) as integer) as days_left,
     cast(julianday(cancel_by) - julianday(params.as_of) as integer) as days_to_cancel_by,
+    cost.annual_cost as annual_cost_base,
+    cost.price_per_seat as price_per_seat_base,
+    cost.rate_date,
+    cost.tool is not null as priced,
+    upper(coalesce(deadlines.currency, (select currency from base_currency))) as contract_currency,
     summary.tool is not null as has_usage,
     summary.teams_using,
     summary.active_users,
@@ -88,6 +95,8 @@ due as (
     params.period,
     params.utilization_floor
   from deadlines, params
+  left join tool_costs as cost on cost.tool = deadlines.slug
+    and params.as_of >= cost.valid_from and params.as_of < cost.valid_until
   left join tool_period_summary as summary on summary.tool = deadlines.slug and summary.period = params.period
   where min(renews_on, coalesce(cancel_by, renews_on)) <= date(params.as_of, '+' || params.renewal_window_days || ' days')
 ),
@@ -119,10 +128,13 @@ select
   notice_period,
   cancel_by,
   days_to_cancel_by,
-  annual_cost,
-  currency,
+  annual_cost_base as annual_cost,
+  (select currency from base_currency) as currency,
+  rate_date,
+  annual_cost as contract_cost,
+  contract_currency,
   seats_purchased as seats,
-  coalesce(price_per_seat, round(annual_cost * 1.0 / nullif(seats_purchased, 0), 2)) as price_per_seat,
+  coalesce(round(price_per_seat_base, 2), round(annual_cost_base * 1.0 / nullif(seats_purchased, 0), 2)) as price_per_seat,
   active_users,
   utilization,
   recommendation,
@@ -151,6 +163,10 @@ select
     when recommendation = 'renew' and auto_renew = 1 then 'Nothing to do: it renews itself on ' || renews_on || '.'
     when recommendation = 'renew' then 'Renew by ' || renews_on || '.'
     else 'Find out who uses it by ' || act_by || '.'
-  end as action
+  end as action,
+  case when not priced and annual_cost is not null
+    then 'The contract is in ' || contract_currency || ', which has no exchange rate into '
+      || (select currency from base_currency) || ' in force on ' || as_of || ': its cost is left out.'
+  end as note
 from judged
 order by min(renews_on, coalesce(cancel_by, renews_on)), tool

@@ -1,5 +1,6 @@
--- The annual spend in force at the end of each month, per currency, from the
--- inventory's history (tool_history): what each tool cost, in which currency
+-- The annual spend in force at the end of each month, in the base currency, from the
+-- inventory's history (tool_history): what each tool cost, in which currency (converted
+-- at the rate in force on the month's last day; one with no rate then is named),
 -- and whether it was in use (active, trial or retiring) on the month's last
 -- day. A tool whose fields have no history holds its present values for every
 -- month; a tool added later counts from the month it was added, or from its
@@ -32,7 +33,7 @@ points as (
   from grid cross join fields
 ),
 values_at as (
-  select points.period, points.tool, points.field,
+  select points.period, points.month_end, points.tool, points.field,
     case
       when last_change is not null then (select new_value from tool_history as history
         where history.tool = points.tool and history.field = points.field and history.changed_on = last_change)
@@ -50,18 +51,30 @@ values_at as (
 ),
 in_force as (
   select period, tool,
+    max(month_end) as month_end,
     max(case field when 'status' then value end) as status,
     max(case field when 'annual_cost' then cast(value as real) end) as annual_cost,
-    max(case field when 'currency' then value end) as currency
+    upper(coalesce(max(case field when 'currency' then value end), (select currency from base_currency))) as currency
   from values_at
   group by period, tool
+),
+-- Each month's costs in the base currency, at the rate in force on its last day.
+converted as (
+  select in_force.*, rates.rate, rates.rate_date, tools.name
+  from in_force
+  join tools on tools.slug = in_force.tool
+  left join rates_in_force as rates
+    on rates.currency = in_force.currency and in_force.month_end >= rates.valid_from and in_force.month_end < rates.valid_until
+  where in_force.status in ('active', 'trial', 'retiring') and in_force.annual_cost is not null
 )
 select
   period,
-  currency,
-  round(sum(annual_cost), 2) as annual_spend,
-  count(*) as tools
-from in_force
-where status in ('active', 'trial', 'retiring') and annual_cost is not null
-group by period, currency
-order by period, currency
+  (select currency from base_currency) as currency,
+  round(sum(annual_cost * rate), 2) as annual_spend,
+  count(rate) as tools,
+  max(rate_date) as rate_date,
+  -- Tools whose currency had no rate that month: left out of the total, by name.
+  group_concat(case when rate is null then name || ' (' || currency || ')' end, ', ') as unconverted
+from converted
+group by period
+order by period

@@ -11,7 +11,11 @@ with params as (
       (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
       json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
     ) end as team,
-    upper(coalesce(nullif(:currency, ''), 'USD')) as currency
+    (select currency from base_currency) as currency
+),
+-- The day money is converted on: the month's last (today without a month).
+day as (
+  select coalesce(date((select period from params) || '-01', '+1 month', '-1 day'), date('now')) as day
 ),
 -- The month's usage figures, summed at refresh: the whole stack's row, or the team's.
 figures as (
@@ -20,15 +24,21 @@ figures as (
   cross join params
   where month.period = (select period from params) and month.team = coalesce(params.team, '')
 ),
+-- Each tool's cost in the base currency at the rate in force on the day; a tool
+-- whose currency has no rate then is not priced, and is named below.
 priced_tools as (
   select
     tools.slug,
     tools.name,
-    tools.annual_cost,
+    cost.annual_cost,
     tools.seats_purchased,
-    upper(coalesce(tools.currency, params.currency)) = params.currency as in_base_currency,
-    upper(tools.currency) as currency
-  from tools, params
+    cost.tool is not null as in_base_currency,
+    upper(coalesce(tools.currency, params.currency)) as currency,
+    cost.rate_date
+  from tools
+  cross join params
+  cross join day
+  left join tool_costs as cost on cost.tool = tools.slug and day.day >= cost.valid_from and day.day < cost.valid_until
 ),
 -- The inventory the spend is counted over: for a team, the tools it owns.
 inventory as (
@@ -103,7 +113,13 @@ select
     from idle join priced_tools on priced_tools.slug = idle.tool
     where priced_tools.in_base_currency
   ) as idle_seat_cost,
-  -- Tools whose money is in another currency, left out of every total above, by name.
+  -- The latest rate date any conversion above used (none when all was in the base currency).
+  (
+    select max(priced_tools.rate_date)
+    from priced_tools
+    where priced_tools.slug in (select slug from inventory) or priced_tools.slug in (select tool from idle)
+  ) as rate_date,
+  -- Tools whose currency has no rate in force on the day, left out of every total above, by name.
   (
     select group_concat(name || ' (' || currency || ')', ', ')
     from (

@@ -165,8 +165,13 @@ def money(amount, currency: str | None) -> str:
 def describe_cost(row: dict) -> str:
     """A contract's cost a year, with its currency, as a person reads it."""
     if row.get("annual_cost") is None:
+        if row.get("contract_cost") is not None:  # in a currency with no rate into the base: as the contract has it
+            return f"{money(row['contract_cost'], row.get('contract_currency'))} a year"
         return "cost not recorded"
-    return f"{money(row['annual_cost'], row.get('currency'))} a year"
+    converted = f"{money(row['annual_cost'], row.get('currency'))} a year"
+    if row.get("contract_currency") and row.get("contract_currency") != row.get("currency"):
+        converted += f" ({money(row.get('contract_cost'), row.get('contract_currency'))} at the rate of {row.get('rate_date')})"
+    return converted
 
 
 def describe_contract(row: dict) -> str:

@@ -10,5 +10,6 @@ select
   rate,
   date as rate_date
 from rates
+where currency <> (select currency from base_currency)
 union all
-select coalesce((select value from settings where key = 'base_currency'), 'USD'), '0000-01-01', '9999-12-31', 1.0, null
+select currency, '0000-01-01', '9999-12-31', 1.0, null from base_currency
