@@ -9,6 +9,7 @@ from typing import Callable
 from .database import open_database
 from .errors import StackTrackerError
 from .inputs.ingest import IngestResult, Options, ingest
+from .inputs.spend import import_spend
 from .inputs.taxonomy import init
 from .resources import resource
 
@@ -28,6 +29,10 @@ SAMPLE_FILES = (
     ("usage", "usage.csv", True, None),
     ("integrations", "integrations.csv", False, None),
 )
+#: What the sample's finance team exports: a card export and an expense report, their
+#: holders placed in teams by the directory (`stack-tracker import-spend`).
+SAMPLE_SPEND = ("cards-2026-q4.csv", "expenses-2026-11.csv")
+SAMPLE_DIRECTORY = "people.csv"
 #: The setting that marks a database as the sample, which demo may build again from scratch.
 SAMPLE_SETTING = "sample"
 
@@ -54,6 +59,8 @@ def build_demo(db_path: Path, *, on_result: Callable[[IngestResult], None] = lam
         sample = resource("data/sample")
         for kind, name, allow_new, as_of in SAMPLE_FILES:
             on_result(ingest(db, kind, sample / name, options=Options(allow_new=allow_new, as_of=as_of)))
+        for result in import_spend(db, [sample / name for name in SAMPLE_SPEND], directory=sample / SAMPLE_DIRECTORY):
+            on_result(result)
         with db.conn:
             # The last ingest demo made: a later one is the user's, and makes the database theirs.
             db.execute("insert or replace into settings (key, value) select ?, max(id) from ingests", [SAMPLE_SETTING])

@@ -143,11 +143,23 @@ def fetch(url: str) -> str:
         return response.read().decode()
 
 
+#: The key the sample's card holders are hashed with in `sample_db`: a test importing into a copy sets it.
+SAMPLE_SECRET = "sample-secret-0123456789abcdef"
+
+
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:
-    """The sample organisation, built once for the whole run; tests must not change it."""
+    """The sample organisation, built once for the whole run with `SAMPLE_SECRET`; tests must not change it."""
     from stack_tracker.demo import build_demo
 
     path = tmp_path_factory.mktemp("sample") / "sample.db"
-    build_demo(path)
+    saved = os.environ.get("STACK_TRACKER_SECRET")
+    os.environ["STACK_TRACKER_SECRET"] = SAMPLE_SECRET
+    try:
+        build_demo(path)
+    finally:
+        if saved is None:
+            del os.environ["STACK_TRACKER_SECRET"]
+        else:
+            os.environ["STACK_TRACKER_SECRET"] = saved
     return path

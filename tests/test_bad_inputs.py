@@ -19,7 +19,7 @@ import sqlite_utils
 import yaml
 from click.testing import CliRunner
 
-from conftest import content_hash, rows
+from conftest import SAMPLE_SECRET, content_hash, rows
 from stack_tracker.cli import cli
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -34,7 +34,7 @@ def entry_id(entry: dict) -> str:
 @pytest.fixture
 def sample_copy(sample_db, tmp_path, monkeypatch) -> Path:
     """A copy of the sample organisation that a test may change."""
-    monkeypatch.setenv("STACK_TRACKER_SECRET", "bad-inputs-secret-0123456789")
+    monkeypatch.setenv("STACK_TRACKER_SECRET", SAMPLE_SECRET)  # the sample's key: its card holders' hashes
     path = tmp_path / "sample.db"
     shutil.copy(sample_db, path)
     return path

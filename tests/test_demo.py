@@ -6,7 +6,7 @@ import json
 import sys
 
 from conftest import fetch, free_port, rows, run, serving
-from stack_tracker.demo import SAMPLE_FILES
+from stack_tracker.demo import SAMPLE_FILES, SAMPLE_SPEND
 from stack_tracker.resources import resource
 
 
@@ -23,8 +23,10 @@ def test_demo_builds_the_sample_organisation(tmp_path):
     assert 35 <= counts["tools"] <= 50
     assert counts["months"] == 12
     assert counts["capabilities"] == 49
-    # The planted shadow IT: a tool seen in usage that nobody put in the inventory.
-    assert rows(path, "select name from tools where status = 'unreviewed'") == [{"name": "Canva"}]
+    # The planted shadow IT: a tool seen in usage that nobody put in the inventory (Canva, also paid on a card),
+    # and two the card and expense exports show (Notion and Loom, both products of the catalog).
+    assert rows(path, "select name from tools where status = 'unreviewed' order by name") == [
+        {"name": "Canva"}, {"name": "Loom"}, {"name": "Notion"}]
     assert rows(path, "select count(*) as n from ingests where status != 'ok'") == [{"n": 0}]
 
 
@@ -34,7 +36,8 @@ def test_demo_rebuilds_from_scratch(tmp_path):
     first = rows(path, "select count(*) as n from usage")
     assert run("demo", "--db", path, "--no-serve", "--silent").output == ""
     assert rows(path, "select count(*) as n from usage") == first
-    assert rows(path, "select count(*) as n from ingests") == [{"n": len(SAMPLE_FILES) + 1}]
+    # The taxonomy, every sample file, and the two spend exports: nothing of the first build is left.
+    assert rows(path, "select count(*) as n from ingests") == [{"n": 1 + len(SAMPLE_FILES) + len(SAMPLE_SPEND)}]
 
 
 def test_sample_files_use_alias_headers():

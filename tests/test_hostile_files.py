@@ -33,13 +33,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import content_hash, rows, write
+from conftest import SAMPLE_SECRET, content_hash, rows, write
 from stack_tracker.cli import cli
 from stack_tracker.inputs.json_text import MAX_DEPTH
 from stack_tracker.inputs.readers import ReadError, open_source, parse_json
 
 DEEP = 100_000
-SECRET = "hostile-files-secret-0123456789"
+SECRET = SAMPLE_SECRET  # the sample's key: its card holders' hashes
 
 
 @pytest.fixture

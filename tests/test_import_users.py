@@ -23,8 +23,10 @@ DIRECTORY = Path(__file__).parent / "fixtures" / "logins" / "directory.csv"
 
 
 @pytest.fixture(autouse=True)
-def key_from_the_key_file(monkeypatch):
-    monkeypatch.delenv("STACK_TRACKER_SECRET", raising=False)
+def key_from_the_environment(monkeypatch):
+    # Users are stored by user_key (seat_holders): a fixed key keeps the key file's
+    # first-use warning out of the outputs these tests compare.
+    monkeypatch.setenv("STACK_TRACKER_SECRET", "a-test-secret-of-32-characters!!")
 
 
 def vendor_usage(db_path, tool):

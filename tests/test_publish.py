@@ -19,7 +19,7 @@ import sqlite_utils
 import yaml
 from datasette_auth_passwords.utils import hash_password
 
-from conftest import FIXTURES, fetch, free_port, rows, run, serving, write
+from conftest import FIXTURES, SAMPLE_SECRET, fetch, free_port, rows, run, serving, write
 from stack_tracker.database.derived import DERIVED_TABLES
 from stack_tracker.site import publish as publish_module
 from stack_tracker.site.publish import DATABASE_FILE, deploy_command, publish
@@ -99,9 +99,11 @@ def test_publish_replaces_an_earlier_site_but_nothing_else(sample_db, tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["documents", "site"]  # no half-built leftovers
 
 
-def test_the_published_site_names_nobody(sample_db, tmp_path):
+def test_the_published_site_names_nobody(sample_db, tmp_path, monkeypatch):
     db_path = tmp_path / "stack.db"
     shutil.copy(sample_db, db_path)
+    # The sample's card holders were pseudonymised with its key: the copy's imports use it too.
+    monkeypatch.setenv("STACK_TRACKER_SECRET", SAMPLE_SECRET)
     # Sign-ins (with a directory of people), a rejected usage file that quotes an address,
     # and an address a team wrote into a note.
     run("import-logins", db_path, FIXTURES / "logins" / "proxy-logins.csv", "--source", "csv",

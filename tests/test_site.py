@@ -316,3 +316,12 @@ async def test_names_in_other_scripts_have_pages_and_are_found(sample_db, tmp_pa
     for typed, found in (("метрика", "Яндекс Метрика Маркетинг"), ("ЯНДЕКС", "Яндекс Метрика Маркетинг"),
                          ("百度", "百度统计 市场部"), ("百度统计", "百度统计 市场部")):
         assert found in text_of(await get(datasette, "/search?q=" + urllib.parse.quote(typed))), typed
+
+
+async def test_a_tool_page_shows_what_was_paid_for_it_on_cards(datasette):
+    """data/sample/cards-2026-q4.csv: Canva 119.99 a month for Brand & Creative, refunded in 2026-10."""
+    text = text_of(await get(datasette, "/stack/tools/canva"))
+    assert "Paid on cards and expense claims" in text
+    assert "2026-09 $120 Brand & Creative" in text and "2026-10 $0 Brand & Creative" in text  # in whole dollars
+    # A tool nobody paid for on a card shows no such section.
+    assert "Paid on cards and expense claims" not in text_of(await get(datasette, "/stack/tools/adobe-analytics"))

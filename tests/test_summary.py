@@ -130,3 +130,21 @@ def test_summary_tools_table_is_the_adoption_report(sample_db):
         cells = [row["tool_name"], "" if row["seats"] is None else row["seats"], "" if row["active_users"] is None else row["active_users"],
                  "n/a" if row["utilization"] is None else f"{row['utilization']:.0%}", row["stage"] or ""]
         assert "| " + " | ".join(map(str, cells)) + " |" in text, row
+
+
+def test_the_summary_says_what_money_the_card_and_expense_exports_found(sample_db):
+    """data/sample/cards-2026-q4.csv and expenses-2026-11.csv, worked out by hand:
+
+    outside the inventory: Canva 3 x 119.99 less a 119.99 refund = 239.98 (Brand & Creative, 2026-09 to 2026-11),
+    Notion 3 x 79 = 237 (Content and Marketing Operations), Loom 15: 491.98, shown as 492;
+    paid more than once: Slack 1,750 on a card beside its contract (2026-09), Hotjar 39 EUR x 1.10 = 42.90 on an
+    expense claim beside its contract, Notion by two teams in 2026-11 (79 + 79): 1,950.90, shown as 1,951.
+    """
+    text = run("summary", sample_db, "--as-of", AS_OF).output
+    assert "Software paid for outside the inventory, USD 492 so far" in text
+    assert "- **Canva**: USD 240 over 3 months (2026-09 to 2026-11), paid by Brand & Creative." in text
+    assert "- **Notion**: USD 237 over 2 months (2026-10 to 2026-11), paid by Content, Marketing Operations." in text
+    assert "Paid more than once, USD 1,951 on cards and expense claims" in text
+    assert "- **Hotjar** (2026-11): Hotjar has a contract in the inventory" in text
+    html = run("summary", sample_db, "--as-of", AS_OF, "--format", "html").output
+    assert "<h3>Money found in card and expense exports</h3>" in html and "<strong>Loom</strong>: USD 15 over 1 month" in html

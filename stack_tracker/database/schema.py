@@ -234,6 +234,25 @@ TABLES: dict[str, TableSpec] = {
         foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
         defaults={"match": "contains", "ignore": 0},
     ),
+    # The people directory, pseudonymised: who has left, by the same user_key as
+    # user_activity (never an identifier). Written by import-logins and
+    # import-users from a directory with a status or left_on column; personal:
+    # a published site holds none of it.
+    "people": TableSpec(
+        columns={"user_key": str, "team": str, "status": str, "left_on": str, "ingest_id": int},
+        pk="user_key",
+        foreign_keys=(INGEST_REF,),
+    ),
+    # The users a vendor's export counted for a tool (import-users), by user_key:
+    # a snapshot, each export replacing the tool's rows. Personal, like people.
+    "seat_holders": TableSpec(
+        columns={"tool": str, "user_key": str, "as_of": str, "team": str, "last_login": str, "holds_seat": int,
+                 "ingest_id": int},
+        pk=("tool", "user_key"),
+        foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
+        not_null=frozenset({"as_of", "holds_seat"}),
+        indexes=(("user_key",),),
+    ),
     # Small facts about the database itself, such as the fingerprint of the key
     # that pseudonymises people (never the key).
     "settings": TableSpec(

@@ -40,7 +40,9 @@ replaces what the database had only if it is larger; it is never added. So:
 A month's figures in ``user_activity`` and ``usage`` are then recomputed from the
 days, for the tools, people and months the file covers. Each file is one
 transaction, logged in ``ingests`` (kind ``logins``), and the derived report
-tables are rebuilt inside it.
+tables are rebuilt inside it. A directory that says who has left is written to
+``people`` (by user_key), and the summary counts the sign-ins of people after
+the day they left: accounts still open.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class LoginsResult:
     people: int = 0
     unassigned_people: int = 0
     tools: int = 0
+    after_leaving: int = 0  # sign-ins after the day the person left, per the directory
+    leavers_signed_in: int = 0
     first_period: str | None = None
     last_period: str | None = None
     inserted: int = 0
@@ -108,6 +112,10 @@ class LoginsResult:
             left_out.append(f"{self.outside_window:,} sign-ins outside --since/--until")
         if left_out:
             lines.append("  not counted: " + ", ".join(left_out))
+        if self.after_leaving:
+            lines.append(f"  {self.after_leaving:,} sign-in{'s' if self.after_leaving != 1 else ''} by "
+                         f"{self.leavers_signed_in:,} {'person' if self.leavers_signed_in == 1 else 'people'} "
+                         "after they left: their accounts are still open")
         lines += summary_of_people(self.unassigned_people, self.created)
         return "\n".join(lines)
 
@@ -168,7 +176,7 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
         with logged_run(db, KIND, path.name) as run:
             result.ingest_id = run.id
             check_key(db, key)
-            directory = load_directory(db, directory_path, allow_new=allow_new)
+            directory = load_directory(db, directory_path, allow_new=allow_new, date_format=date_format)
             result.warnings += directory.warnings
             applications = ApplicationResolver(db, run.id, allow_new=allow_new)
             rollup = _Rollup(db)
@@ -185,6 +193,7 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
             result.warnings += nothing_counted(result)
             rollup.flush()
             _write(db, directory, run.id, result)
+            directory.write_people(db, key, run.id)
             result.created = created_names(applications, directory)
             # Sign-ins change user_activity and sso usage in their own months only.
             months = {period for (period,) in db.execute("select distinct period from temp.login_months")}
@@ -231,6 +240,8 @@ def _read(log: LogFile, source: str, key: PseudonymKey, directory: Directory, ap
     since, until = window
     people: dict[str, int] = {}  # identifier as written -> the person's number in the roll-up
     tools: dict[str, str | None] = {}  # application as written -> tool slug (None: unknown, already reported)
+    left_on: dict[int, str] = {}  # person -> the day they left, for the directory's leavers with one
+    after_leaving: set[int] = set()
     add = rollup.add
     count = counted = outside = non_interactive = 0
     for line, user, application, time, in_log in reader(source)(log):
@@ -256,6 +267,11 @@ def _read(log: LogFile, source: str, key: PseudonymKey, directory: Directory, ap
             if len(people) > CACHE_LIMIT:
                 people.clear()
             people[user] = person
+            if directory.left(identifier):
+                left_on[person] = directory.left(identifier)
+        if left_on and day > left_on.get(person, day):
+            result.after_leaving += 1
+            after_leaving.add(person)
         add(tool, person, day, in_log, time)
         counted += 1
         if in_log != SIGN_INS:
@@ -263,6 +279,7 @@ def _read(log: LogFile, source: str, key: PseudonymKey, directory: Directory, ap
     result.sign_ins += counted
     result.non_interactive += non_interactive
     result.outside_window += outside
+    result.leavers_signed_in += len(after_leaving)
     if progress:
         progress(log.size, log.size)
 

@@ -121,7 +121,7 @@ def _import_file(db: sqlite_utils.Database, path: Path, fmt: str, key: Pseudonym
         with logged_run(db, KIND, path.name) as run:
             result.ingest_id = run.id
             check_key(db, key)
-            people = load_directory(db, directory_path, allow_new=allow_new)
+            people = load_directory(db, directory_path, allow_new=allow_new, date_format=date_format)
             result.warnings += people.warnings
             result.directory = people.file
             matcher = m.MerchantMatcher(db, allow_new=allow_new)

@@ -22,14 +22,22 @@ day (``as_of``) this gives, per team:
 
 Written to ``usage`` with source ``vendor`` for the month of ``as_of``; the
 export is a snapshot of every user, so it replaces the vendor figures of that
-tool and month (a team no longer in it loses its row). People are counted,
-never stored: nothing of the file but the counts reaches the database.
+tool and month (a team no longer in it loses its row).
+
+People are stored only as ``user_key``, the keyed hash import-logins stores
+(`stack_tracker.privacy`), never an identifier: ``seat_holders`` keeps, per
+tool, every user the export lists, with their team, last login day and
+whether they hold a seat (the export is a snapshot: it replaces the tool's
+earlier rows), for the ``reclaim`` report. A directory with a status or
+left_on column (`stack_tracker.inputs.directory`) is written to ``people``,
+and the summary says how many seats people who left (as of ``as_of``) still hold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +47,7 @@ import sqlite_utils
 
 from .. import normalise as n
 from ..errors import StackTrackerError
-from ..privacy import normalise_identifier
+from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from . import kinds as k
 from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, Directory, created_names, load_directory, summary_of_people
@@ -94,6 +102,7 @@ class UsersResult:
     active: int | None = None
     deactivated: int = 0
     without_seat: int = 0
+    leaver_seats: int = 0
     # the licence (or role) values that held no seat, with how many enabled users had each
     no_seat_values: dict[str, int] = field(default_factory=dict)
     teams: int = 0
@@ -115,6 +124,10 @@ class UsersResult:
         if self.deactivated:
             one = self.deactivated == 1
             lines.append(f"  {self.deactivated:,} deactivated {'user holds' if one else 'users hold'} no seat")
+        if self.leaver_seats:
+            one = self.leaver_seats == 1
+            lines.append(f"  {self.leaver_seats:,} {'seat' if one else 'seats'} held by "
+                         f"{'someone' if one else 'people'} who left (per the directory)")
         if self.without_seat:
             one = self.without_seat == 1
             lines.append(f"  {self.without_seat:,} {'user' if one else 'users'} without a paid licence "
@@ -134,29 +147,39 @@ def import_users(
     allow_new: bool = False,
     date_format: str | None = None,
     sheet: str | None = None,
+    key: PseudonymKey | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> UsersResult:
     """Count the seats and active users of ``tool`` in a vendor's user export, per team, as of ``as_of``.
 
     One transaction, logged in ``ingests`` (kind ``users``); the derived report
-    tables are rebuilt inside it. Raises `IngestError` listing every problem.
+    tables are rebuilt inside it. ``key`` defaults to `privacy.load_key`.
+    Raises `IngestError` listing every problem.
     """
     path = Path(path)
     as_of_date, window_start = _window(as_of, active_days, date_format)
     result = UsersResult(file=path.name, tool=tool, period=as_of_date.isoformat()[:7], as_of=as_of_date.isoformat(), active_days=active_days)
+    key = key or load_key(db)
+    result.warnings += key.warnings
     with logged_run(db, KIND, path.name) as run:
         result.ingest_id = run.id
+        check_key(db, key)
         applications = ApplicationResolver(db, run.id, allow_new=allow_new)
         tool_slug = _tool(applications, tool)
         result.tool = applications.resolver.tool_names.get(tool_slug, tool)
-        people = load_directory(db, Path(directory) if directory else None, allow_new=allow_new)
+        people = load_directory(db, Path(directory) if directory else None, allow_new=allow_new, day=result.as_of,
+                                date_format=date_format)
         result.warnings += people.warnings
+        holders: dict[str, tuple] = {}
         try:
-            counts, sha256 = _count(path, result, people, window_start, date_format, sheet, progress)
+            counts, sha256 = _count(path, result, people, window_start, date_format, sheet, progress,
+                                    _Holders(key, holders))
         finally:
             run.rows_read = result.users
         people.create_teams(db, run.id, counts)
         _write(db, tool_slug, result, counts, run.id)
+        people.write_people(db, key, run.id)
+        _write_holders(db, tool_slug, result.as_of, holders, run.id)
         result.created = created_names(applications, people)
         run.refresh({"usage"}, periods={result.period})  # one tool's month changed
         run.commit(sha256=sha256, rows_read=result.users, rows_written=result.inserted + result.updated, message=result.summary())
@@ -187,9 +210,25 @@ def _tool(applications: ApplicationResolver, tool: str) -> str:
     return tool_slug
 
 
+@dataclass
+class _Holders:
+    """The export's users by user_key: (team, last login day, holds a seat), for ``seat_holders``."""
+
+    key: PseudonymKey
+    rows: dict[str, tuple[str, str | None, int]]
+
+    def add(self, person: str, team: str, last_login: str | None, holds_seat: bool) -> None:
+        user_key = self.key.user_key(person)
+        known = self.rows.get(user_key)
+        if known is not None:  # listed twice: the later login, and a seat if either row holds one
+            last_login = max(filter(None, (last_login, known[1])), default=None)
+            holds_seat = holds_seat or bool(known[2])
+        self.rows[user_key] = (team, last_login, int(holds_seat))
+
+
 def _count(path: Path, result: UsersResult, people: Directory, window_start: str, date_format: str | None,
-           sheet: str | None, progress) -> tuple[dict[str, list], str]:
-    """team -> [seats, active] over the file's users; checks every row first."""
+           sheet: str | None, progress, holders: _Holders) -> tuple[dict[str, list], str]:
+    """team -> [seats, active] over the file's users; checks every row first. Every user goes into ``holders``."""
     problems = Problems(path.name)
     counts: dict[str, list] = {}
     unassigned: set[str] = set()
@@ -211,9 +250,12 @@ def _count(path: Path, result: UsersResult, people: Directory, window_start: str
                 if progress and result.users % 1000 == 0:
                     progress(source.bytes_read, source.size)
                 active = _seat(line, record, columns, timestamps, window_start, problems, result)
+                canonical, team = people.person(normalise_identifier(user))
+                holders.add(canonical, team, _last_login(record, columns, timestamps), active is not _NOT_COUNTED)
                 if active is _NOT_COUNTED:
                     continue
-                canonical, team = people.person(normalise_identifier(user))
+                if people.left(canonical) is not None:
+                    result.leaver_seats += 1
                 if team == UNASSIGNED:
                     unassigned.add(canonical)
                 entry = counts.setdefault(team, [0, 0 if active is not None else None])
@@ -311,6 +353,17 @@ def _seat(line: int, record: dict, columns: dict[str, str], timestamps: Timestam
         return _NOT_COUNTED
 
 
+def _last_login(record: dict, columns: dict[str, str], timestamps: Timestamps) -> str | None:
+    """The UTC day of a user's last login; None for never, no column, or a value `_seat` reported."""
+    value = _text(record.get(columns["last_login"])) if "last_login" in columns else ""
+    if value.casefold() in NEVER:
+        return None
+    try:
+        return timestamps.utc(value)[:10]
+    except n.BadValue:
+        return None
+
+
 def _holds_seat(record: dict, columns: dict[str, str]) -> bool:
     """By the licence column; without one, by the role; without either, every user holds a seat."""
     if "licence" in columns:
@@ -344,6 +397,21 @@ def _write(db, tool: str, result: UsersResult, counts: dict[str, list], ingest_i
         f"delete from usage where tool = ? and period = ? and source = 'vendor' and team not in ({', '.join('?' for _ in teams)})",
         [tool, result.period, *teams],
     ).rowcount
+
+
+def _write_holders(db, tool: str, as_of: str, holders: dict[str, tuple], ingest_id: int) -> None:
+    """Replace the tool's ``seat_holders`` with the export's users, leaving rows that did not change alone."""
+    db.conn.executemany(
+        "insert into seat_holders (tool, user_key, as_of, team, last_login, holds_seat, ingest_id) "
+        "values (?, ?, ?, ?, ?, ?, ?) on conflict (tool, user_key) do update set as_of = excluded.as_of, "
+        "team = excluded.team, last_login = excluded.last_login, holds_seat = excluded.holds_seat, "
+        "ingest_id = excluded.ingest_id where as_of is not excluded.as_of or team is not excluded.team "
+        "or last_login is not excluded.last_login or holds_seat is not excluded.holds_seat",
+        [(tool, user_key, as_of, team, last_login, holds_seat, ingest_id)
+         for user_key, (team, last_login, holds_seat) in sorted(holders.items())],
+    )
+    db.conn.execute("delete from seat_holders where tool = ? and user_key not in (select value from json_each(?))",
+                    [tool, json.dumps(sorted(holders))])
 
 
 def _text(value: object) -> str:

@@ -376,6 +376,17 @@ REPORTS: dict[str, Report] = {
             sql=_sql("duplicate_subscriptions"),
             parameters={"since": None, "until": None, "team": None, "min_teams": "2"},
         ),
+        Report(
+            name="reclaim",
+            title="Seats to reclaim",
+            description=(
+                "Per tool, from vendors' user exports and the people directory: seats held by people who left, seats "
+                "nobody has signed in with for idle_days days, and what they cost a year. Each tool is judged as of "
+                "its export's day unless as_of is given."
+            ),
+            sql=_sql("reclaim"),
+            parameters={"as_of": None, "team": None, "idle_days": "30"},
+        ),
     )
 }
 

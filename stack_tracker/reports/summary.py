@@ -128,7 +128,12 @@ def summary_context(
         "partly": [row for row in overlaps if row["overlaps_partly"]][:TOP_FINDINGS],
         "gaps": report("gaps"),
         "concentration": report("concentration")[:TOP_FINDINGS],
+        # Money found in card and expense exports: software paid outside the inventory, and paid twice.
+        "unmanaged": run_report(db, "unmanaged-spend", team=team),
+        "duplicates": run_report(db, "duplicate-subscriptions", team=team),
     }
+    findings["unmanaged_total"] = sum(row["amount"] or 0 for row in findings["unmanaged"])
+    findings["duplicates_total"] = sum(row["amount"] or 0 for row in findings["duplicates"])
     team_row = db.execute("select name, lead, headcount from teams where slug = ?", [team]).fetchone() if team else None
     return {
         "team": team,

@@ -87,7 +87,7 @@ PLATFORMS = ("cloudrun", "heroku")
 #: What the site runs on, pinned in requirements.txt to the versions installed here.
 SITE_PACKAGES = ("datasette", "datasette-dashboards", "datasette-leaflet", "datasette-render-markdown")
 #: Tables with a row per person: summed into the derived tables, then emptied.
-PERSONAL_TABLES = ("user_activity", "user_activity_days", "spend_fingerprints")
+PERSONAL_TABLES = ("user_activity", "user_activity_days", "spend_fingerprints", "people", "seat_holders")
 #: Columns the ops team fills in to be published: e-mail addresses stay there.
 PUBLISHED_CONTACTS = {("tools", "owner_contact")}
 #: Columns that may hold a person's name: emptied unless the ops team opts in to publishing them.
