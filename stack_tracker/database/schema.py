@@ -245,13 +245,21 @@ TABLES: dict[str, TableSpec] = {
     ),
     # The users a vendor's export counted for a tool (import-users), by user_key:
     # a snapshot, each export replacing the tool's rows. Personal, like people.
+    # ``tier``: the licence or plan as the export writes it ('' without a licence column).
     "seat_holders": TableSpec(
         columns={"tool": str, "user_key": str, "as_of": str, "team": str, "last_login": str, "holds_seat": int,
-                 "ingest_id": int},
+                 "tier": str, "ingest_id": int},
         pk=("tool", "user_key"),
         foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
         not_null=frozenset({"as_of", "holds_seat"}),
         indexes=(("user_key",),),
+    ),
+    # The plans or licence tiers each tool sells seats in (kind tiers): a seat's
+    # price a year in the tool's currency, and its rank (1: the cheapest).
+    "tiers": TableSpec(
+        columns={"tool": str, "tier": str, "price_per_seat": float, "rank": int, "ingest_id": int},
+        pk=("tool", "tier"),
+        foreign_keys=(("tool", "tools", "slug"), INGEST_REF),
     ),
     # Small facts about the database itself, such as the fingerprint of the key
     # that pseudonymises people (never the key).

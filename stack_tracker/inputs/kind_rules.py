@@ -390,6 +390,32 @@ class MerchantRuleRules(KindRules):
         return values
 
 
+class TierRules(KindRules):
+    """Tiers: a seat's price is in its tool's currency; a currency the amount names ("€500") must be that one."""
+
+    def __init__(self, converter: Converter):
+        super().__init__(converter)
+        self.named_currencies: list[tuple[int, str, str]] = []  # line, tool, the currency its price names
+
+    def finish_row(self, line: int, values: dict[str, object]) -> dict[str, object] | None:
+        money = values.get("price_per_seat")
+        if money is not None:
+            values["price_per_seat"], currency = money
+            if currency:
+                self.named_currencies.append((line, values["tool"], currency))
+        return values
+
+    def check_file(self, db: sqlite_utils.Database, ingest_id: int) -> list[str]:
+        """A price in another currency than its tool's contract is a problem: the report would misprice it."""
+        base = self.converter.options.base_currency
+        for line, tool, currency in self.named_currencies:
+            row = db.execute("select upper(coalesce(currency, ?)) from tools where slug = ?", [base, tool]).fetchone()
+            if row and row[0] != currency:
+                self.problems.add(line, "price_per_seat", currency,
+                                  f"the tool's prices are in {row[0]}: a tier's price is in its tool's currency")
+        return []
+
+
 RULES: dict[str, type[KindRules]] = {
     "capabilities": CapabilityRules,
     "teams": TeamRules,
@@ -399,6 +425,7 @@ RULES: dict[str, type[KindRules]] = {
     "usage": UsageRules,
     "rates": RateRules,
     "merchant-rules": MerchantRuleRules,
+    "tiers": TierRules,
 }
 
 

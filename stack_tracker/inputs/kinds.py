@@ -266,6 +266,25 @@ KINDS: dict[str, Kind] = {
                 Column("note", TEXT, False, ("notes", "comment", "why"), "Why, in a sentence"),
             ),
         ),
+        Kind(
+            name="tiers",
+            table="tiers",
+            description=(
+                "The plans or licence tiers each tool sells seats in, as its user exports write them (import-users), "
+                "with a seat's price a year and a rank, 1 the cheapest: what the right-size report prices with."
+            ),
+            columns=(
+                Column("tool", TOOL_REF, True, TOOL_ALIASES, "The tool"),
+                Column("tier", TEXT, True, ("plan", "licence", "license", "user license", "user licence", "seat type",
+                                            "licence type", "license type", "edition", "product profile"),
+                       "The tier as the tool's user export writes it (Salesforce's user licence, HubSpot's seat type …)"),
+                Column("price_per_seat", MONEY, False, ("price per seat", "seat price", "per seat", "cost per seat",
+                                                        "price", "price per user", "cost per user", "annual price"),
+                       "Price of one seat of the tier for a year, in the tool's currency"),
+                Column("rank", INT, True, ("order", "level", "tier rank", "position"),
+                       "1 for the cheapest tier, 2 for the next …"),
+            ),
+        ),
     )
 }
 

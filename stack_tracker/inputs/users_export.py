@@ -28,7 +28,8 @@ People are stored only as ``user_key``, the keyed hash import-logins stores
 (`stack_tracker.privacy`), never an identifier: ``seat_holders`` keeps, per
 tool, every user the export lists, with their team, last login day and
 whether they hold a seat (the export is a snapshot: it replaces the tool's
-earlier rows), for the ``reclaim`` report. A directory with a status or
+earlier rows) and the tier (the licence column's value, trimmed), for the
+``reclaim`` and ``right-size`` reports. A directory with a status or
 left_on column (`stack_tracker.inputs.directory`) is written to ``people``,
 and the summary says how many seats people who left (as of ``as_of``) still hold.
 """
@@ -212,18 +213,20 @@ def _tool(applications: ApplicationResolver, tool: str) -> str:
 
 @dataclass
 class _Holders:
-    """The export's users by user_key: (team, last login day, holds a seat), for ``seat_holders``."""
+    """The export's users by user_key: (team, last login day, holds a seat, tier), for ``seat_holders``."""
 
     key: PseudonymKey
-    rows: dict[str, tuple[str, str | None, int]]
+    rows: dict[str, tuple[str, str | None, int, str]]
 
-    def add(self, person: str, team: str, last_login: str | None, holds_seat: bool) -> None:
+    def add(self, person: str, team: str, last_login: str | None, holds_seat: bool, tier: str) -> None:
         user_key = self.key.user_key(person)
         known = self.rows.get(user_key)
-        if known is not None:  # listed twice: the later login, and a seat if either row holds one
+        if known is not None:  # listed twice: the later login, a seat if either row holds one, and that seat's tier
             last_login = max(filter(None, (last_login, known[1])), default=None)
+            if known[2] and not holds_seat:
+                tier = known[3]
             holds_seat = holds_seat or bool(known[2])
-        self.rows[user_key] = (team, last_login, int(holds_seat))
+        self.rows[user_key] = (team, last_login, int(holds_seat), tier)
 
 
 def _count(path: Path, result: UsersResult, people: Directory, window_start: str, date_format: str | None,
@@ -251,7 +254,8 @@ def _count(path: Path, result: UsersResult, people: Directory, window_start: str
                     progress(source.bytes_read, source.size)
                 active = _seat(line, record, columns, timestamps, window_start, problems, result)
                 canonical, team = people.person(normalise_identifier(user))
-                holders.add(canonical, team, _last_login(record, columns, timestamps), active is not _NOT_COUNTED)
+                holders.add(canonical, team, _last_login(record, columns, timestamps), active is not _NOT_COUNTED,
+                            _text(record.get(columns["licence"])) if "licence" in columns else "")
                 if active is _NOT_COUNTED:
                     continue
                 if people.left(canonical) is not None:
@@ -402,13 +406,14 @@ def _write(db, tool: str, result: UsersResult, counts: dict[str, list], ingest_i
 def _write_holders(db, tool: str, as_of: str, holders: dict[str, tuple], ingest_id: int) -> None:
     """Replace the tool's ``seat_holders`` with the export's users, leaving rows that did not change alone."""
     db.conn.executemany(
-        "insert into seat_holders (tool, user_key, as_of, team, last_login, holds_seat, ingest_id) "
-        "values (?, ?, ?, ?, ?, ?, ?) on conflict (tool, user_key) do update set as_of = excluded.as_of, "
+        "insert into seat_holders (tool, user_key, as_of, team, last_login, holds_seat, tier, ingest_id) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (tool, user_key) do update set as_of = excluded.as_of, "
         "team = excluded.team, last_login = excluded.last_login, holds_seat = excluded.holds_seat, "
-        "ingest_id = excluded.ingest_id where as_of is not excluded.as_of or team is not excluded.team "
-        "or last_login is not excluded.last_login or holds_seat is not excluded.holds_seat",
-        [(tool, user_key, as_of, team, last_login, holds_seat, ingest_id)
-         for user_key, (team, last_login, holds_seat) in sorted(holders.items())],
+        "tier = excluded.tier, ingest_id = excluded.ingest_id where as_of is not excluded.as_of "
+        "or team is not excluded.team or last_login is not excluded.last_login "
+        "or holds_seat is not excluded.holds_seat or tier is not excluded.tier",
+        [(tool, user_key, as_of, team, last_login, holds_seat, tier, ingest_id)
+         for user_key, (team, last_login, holds_seat, tier) in sorted(holders.items())],
     )
     db.conn.execute("delete from seat_holders where tool = ? and user_key not in (select value from json_each(?))",
                     [tool, json.dumps(sorted(holders))])

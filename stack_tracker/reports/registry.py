@@ -125,7 +125,6 @@ def with_names(sql: str, columns: list[str]) -> str:
     return "select\n  " + ",\n  ".join(selected) + f"\nfrom (\n{sql.strip()}\n) as report"
 
 
-
 @dataclass(frozen=True)
 class Report:
     """One report: its name on the command line, words for people, and its SQL.
@@ -387,6 +386,10 @@ REPORTS: dict[str, Report] = {
             sql=_sql("reclaim"),
             parameters={"as_of": None, "team": None, "idle_days": "30"},
         ),
+        Report(name="right-size", title="Seats by plan tier", sql=_sql("right_size"),
+               parameters={"as_of": None, "team": None, "idle_days": "30"},
+               description="Per tool and plan tier, from vendors' user exports and the tiers file: seats, active holders, idle "
+                           "seats and their cost a year, and idle holders above the cheapest tier, with what moving them saves."),
     )
 }
 
