@@ -59,7 +59,7 @@ from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .catalog import ApplicationResolver
 from .directory import UNASSIGNED, Directory, created_names, load_directory, summary_of_people
 from .readers import ReadError
-from .runs import ChangeCounts, counted_changes, logged_run
+from .runs import ChangeCounts, counted_changes, date_window, logged_run
 from .sources import SIGN_INS, SOURCES, LogFile, reader
 
 FLUSH_EVERY = 100_000
@@ -144,9 +144,7 @@ def import_logins(
     """
     if source not in SOURCES:
         raise StackTrackerError(f"unknown source {source!r}: expected one of {', '.join(SOURCES)}")
-    window = (_date(since, "--since", date_format), _date(until, "--until", date_format))
-    if window[0] and window[1] and window[0] > window[1]:
-        raise StackTrackerError(f"--since {window[0]} is after --until {window[1]}")
+    window = date_window(since, until, date_format)
     key = key or load_key(db)
     results = []
     for path in paths:
@@ -157,15 +155,6 @@ def import_logins(
         if on_result:
             on_result(result)
     return results
-
-
-def _date(value: str | None, option: str, date_format: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return n.parse_date(value, date_format)
-    except n.BadValue as error:
-        raise StackTrackerError(f"{option} {value!r}: {error}") from None
 
 
 def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path: Path | None,

@@ -37,6 +37,7 @@ from typing import Iterable, Iterator
 
 import sqlite_utils
 
+from .. import normalise as n
 from ..database import begin_write
 from ..database.derived import refresh_derived
 from ..errors import StackTrackerError
@@ -128,6 +129,23 @@ def counted_changes(db: sqlite_utils.Database, table: str) -> Iterator[ChangeCou
 
 def _row_count(db: sqlite_utils.Database, table: str) -> int:
     return db.conn.execute(f"select count(*) from [{table}]").fetchone()[0]
+
+
+def date_window(since: str | None, until: str | None, date_format: str | None) -> tuple[str | None, str | None]:
+    """``--since`` and ``--until`` as ISO days (None where not given), refusing a bad day or a window backwards."""
+    window = tuple(_day(value, option, date_format) for value, option in ((since, "--since"), (until, "--until")))
+    if window[0] and window[1] and window[0] > window[1]:
+        raise StackTrackerError(f"--since {window[0]} is after --until {window[1]}")
+    return window
+
+
+def _day(value: str | None, option: str, date_format: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return n.parse_as_of(value, date_format)
+    except n.BadValue as error:
+        raise StackTrackerError(f"{option} {value!r}: {error}") from None
 
 
 def now() -> str:

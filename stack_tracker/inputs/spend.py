@@ -44,7 +44,7 @@ from . import merchants as m
 from . import spend_formats as f
 from .directory import UNASSIGNED, Directory, load_directory
 from .readers import ReadError, Source, open_source
-from .runs import ChangeCounts, Problems, counted_changes, logged_run, printable
+from .runs import ChangeCounts, Problems, counted_changes, date_window, logged_run, printable
 from .spend_summary import SpendResult, nothing_counted
 
 KIND = "spend"
@@ -91,9 +91,7 @@ def import_spend(
     """
     if fmt not in f.FORMAT_CHOICES:
         raise StackTrackerError(f"unknown format {fmt!r}: expected one of {', '.join(f.FORMAT_CHOICES)}")
-    window = (_date(since, "--since", date_format), _date(until, "--until", date_format))
-    if window[0] and window[1] and window[0] > window[1]:
-        raise StackTrackerError(f"--since {window[0]} is after --until {window[1]}")
+    window = date_window(since, until, date_format)
     key = key or load_key(db)
     results = []
     for path in paths:
@@ -103,15 +101,6 @@ def import_spend(
         key.warnings = []
         results.append(result)
     return results
-
-
-def _date(value: str | None, option: str, date_format: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return n.parse_as_of(value, date_format)
-    except n.BadValue as error:
-        raise StackTrackerError(f"{option} {value!r}: {error}") from None
 
 
 def _import_file(db: sqlite_utils.Database, path: Path, fmt: str, key: PseudonymKey, directory_path: Path | None,

@@ -1,4 +1,13 @@
-"""Report parameters that take one of a few words: an unknown word is an error, never the default.
+"""What a report's parameters may be, enforced inside the SQL every reader runs
+(the command line, the site's forms and pages, its charts): a team by any name,
+and the words a closed-choice parameter takes.
+
+A team. A report's SQL reads ``:team`` as a team's slug (``nullif(:team, '')``).
+`with_team_names` turns every ``:team`` into `TEAM_SLUG`, the one lookup: a
+name, an alias or the slug, in any case, becomes the slug; a name nothing has
+is an error saying so, never a report with no rows.
+
+Report parameters that take one of a few words: an unknown word is an error, never the default.
 
 A report's SQL reads such a parameter with a default (``coalesce(nullif(:basis,
 ''), 'seats')``) and then branches on it: left alone, ``basis=actve`` would
@@ -11,7 +20,23 @@ word as well.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
+
+#: A team by its slug or name, in any case: the slug, or none for a blank; a name nothing has is an error.
+#: ``json_extract`` with a made-up path is SQLite's one error whose message carries our words.
+TEAM_SLUG = (
+    "(case when trim(:team) <> '' then coalesce("
+    "(select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1), "
+    "json_extract('{}', 'unknown team: ' || :team)) end)"
+)
+_TEAM_PARAMETER = re.compile(r":team\b")
+
+
+def with_team_names(sql: str) -> str:
+    """``sql`` with each ``:team`` read through `TEAM_SLUG`, so a name works wherever a slug does."""
+    return _TEAM_PARAMETER.sub(lambda _: TEAM_SLUG, sql)
+
 
 #: The words each such parameter takes, exactly as written (blank: the report's default).
 PARAMETER_CHOICES: dict[str, tuple[str, ...]] = {

@@ -44,7 +44,7 @@ from .. import normalise as n
 from ..database import ensure_schema
 from ..database.names import NAMED_TABLES, slug_for
 from ..errors import StackTrackerError
-from .choices import unknown_choice, with_choices
+from .choices import unknown_choice, with_choices, with_team_names
 
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -141,9 +141,10 @@ class Report:
 
     @functools.cached_property
     def named_sql(self) -> str:
-        """The SQL every reader runs: the report's, with the display name beside each slug column (`with_names`),
-        refusing a word a closed-choice parameter does not take (`choices.with_choices`)."""
-        return with_choices(with_names(self.sql, report_columns(self.sql)), self.parameters)
+        """The SQL every reader runs: the report's, taking a team by any name (`choices.with_team_names`), with the
+        display name beside each slug column (`with_names`), refusing a word a closed-choice parameter does not take
+        (`choices.with_choices`)."""
+        return with_choices(with_names(with_team_names(self.sql), report_columns(self.sql)), self.parameters)
 
 
 #: What every parameter means; `Report.parameters` gives each report's defaults.

@@ -3,11 +3,8 @@
 with params as (
   select
     coalesce(nullif(:period, ''), (select max(period) from tool_period_summary)) as period,
-    -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
-    case when trim(:team) <> '' then coalesce(
-      (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
-      json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
-    ) end as team,
+    -- A team's slug: the SQL every reader runs has turned a name into it (choices.with_team_names).
+    nullif(:team, '') as team,
     coalesce(cast(nullif(:primary_only, '') as integer), 0) as primary_only
 ),
 -- Each tool in use for each capability, with the teams using it.

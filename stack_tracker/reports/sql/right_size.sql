@@ -16,11 +16,8 @@
 with params as (
   select
     nullif(:as_of, '') as as_of,
-    -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
-    case when trim(:team) <> '' then coalesce(
-      (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
-      json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
-    ) end as team,
+    -- A team's slug: the SQL every reader runs has turned a name into it (choices.with_team_names).
+    nullif(:team, '') as team,
     coalesce(cast(nullif(:idle_days, '') as integer), 30) as idle_days
 ),
 holders as (

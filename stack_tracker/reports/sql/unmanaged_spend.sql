@@ -15,12 +15,9 @@ with params as (
     from (
       select
         coalesce(substr(nullif(trim(:until), ''), 1, 7), (select max(period) from spend)) as until,
-        -- A team by its slug or name, in any case; one nothing is called is an error, never no rows.
-        case when trim(:team) <> '' then coalesce(
-          (select slug from spellings where kind = 'team' and spelling = lower(trim(:team)) order by preference limit 1),
-          json_extract('{}', 'unknown team: ' || :team)  -- SQLite's one error whose message says what we write
-        ) end as team,
-        coalesce((select value from settings where key = 'base_currency'), 'USD') as base_currency
+        -- A team's slug: the SQL every reader runs has turned a name into it (choices.with_team_names).
+        nullif(:team, '') as team,
+        (select currency from base_currency) as base_currency
     )
   )
 ),
@@ -30,21 +27,14 @@ unmanaged as (
   from tools
   where status = 'unreviewed' or annual_cost is null
 ),
--- The window's spend on them, per tool, month and currency, with the month's last day.
-spent as (
-  select spend.tool, spend.period, spend.currency, sum(spend.amount) as amount, sum(spend.transactions) as transactions,
-    date(spend.period || '-01', '+1 month', '-1 day') as month_end
-  from spend cross join params
-  where spend.tool in (select tool from unmanaged)
-    and spend.period between params.since and params.until
-    and (params.team is null or spend.team = params.team)
-  group by spend.tool, spend.period, spend.currency
-),
+-- The window's spend on them, per tool, month and currency, with the rate of the month's last day.
 converted as (
-  select spent.*, rates.rate
-  from spent
-  left join rates_in_force as rates
-    on rates.currency = spent.currency and rates.valid_from <= spent.month_end and spent.month_end < rates.valid_until
+  select tool, period, currency, sum(amount) as amount, sum(transactions) as transactions, month_end, rate
+  from spend_rates cross join params
+  where spend_rates.tool in (select tool from unmanaged)
+    and spend_rates.period between params.since and params.until
+    and (params.team is null or spend_rates.team = params.team)
+  group by tool, period, currency
 ),
 totals as (
   select tool,
