@@ -11,6 +11,7 @@ from .errors import StackTrackerError
 from .inputs.ingest import IngestResult, Options, ingest
 from .inputs.spend import import_spend
 from .inputs.taxonomy import init
+from .inputs.users_export import import_users
 from .resources import resource
 
 # In dependency order: teams before the tools they own, tools before usage.
@@ -23,6 +24,7 @@ SAMPLE_FILES = (
     ("rates", "rates.csv", False, None),
     ("tools", "tools-2025-06.csv", False, "2025-06-30"),
     ("tools", "tools.csv", False, "2026-10-31"),
+    ("tiers", "tiers.csv", False, None),
     ("aliases", "aliases.csv", False, None),
     ("tool-capabilities", "tool-capabilities.csv", False, None),
     ("needs", "needs.csv", False, None),
@@ -33,6 +35,10 @@ SAMPLE_FILES = (
 #: holders placed in teams by the directory (`stack-tracker import-spend`).
 SAMPLE_SPEND = ("cards-2026-q4.csv", "expenses-2026-11.csv")
 SAMPLE_DIRECTORY = "people.csv"
+#: The admin consoles' user lists at the end of November, each (file, tool): seats by team and plan
+#: tier, and the seats a leaver still holds (`stack-tracker import-users`).
+SAMPLE_USERS = (("salesforce-users-2026-11.csv", "Salesforce Sales Cloud"), ("hubspot-users-2026-11.csv", "HubSpot Marketing Hub"))
+SAMPLE_USERS_AS_OF = "2026-11-30"
 #: The setting that marks a database as the sample, which demo may build again from scratch.
 SAMPLE_SETTING = "sample"
 
@@ -59,6 +65,8 @@ def build_demo(db_path: Path, *, on_result: Callable[[IngestResult], None] = lam
         sample = resource("data/sample")
         for kind, name, allow_new, as_of in SAMPLE_FILES:
             on_result(ingest(db, kind, sample / name, options=Options(allow_new=allow_new, as_of=as_of)))
+        for name, tool in SAMPLE_USERS:
+            on_result(import_users(db, sample / name, tool=tool, as_of=SAMPLE_USERS_AS_OF, directory=sample / SAMPLE_DIRECTORY))
         for result in import_spend(db, [sample / name for name in SAMPLE_SPEND], directory=sample / SAMPLE_DIRECTORY):
             on_result(result)
         with db.conn:

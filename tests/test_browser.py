@@ -206,12 +206,29 @@ def test_the_cost_by_team_chart_draws_a_bar_per_team(site, watched):
     watched.assert_clean()
 
 
+def test_the_spend_against_contract_chart_sets_each_tool_paid_by_card_beside_its_contract(site, watched):
+    page = watched.page
+    page.goto(f"{site.base}/-/dashboards/adoption")
+    chart = "#chart-spend-vs-contract"
+    page.wait_for_selector(f"{chart} svg.marks")
+    # Two bars per tool cards or expense claims paid for: the run rate, and the contract (none: a bar of 0).
+    paid = {row["tool_name"] for row in site.report("card-spend")}
+    assert {"Slack", "Hotjar", "Canva"} <= paid
+    assert page.locator(f"{chart} svg.marks .mark-rect.role-mark path").count() == 2 * len(paid)
+    for name in paid:
+        assert page.locator(f"{chart} svg.marks text", has_text=name).count() == 1
+    # Slack: 1,750 on a card in September, 7,000 a year at that rate, beside its 21,000 contract.
+    page.locator(f'{chart} svg.marks .mark-rect path[aria-label*="Slack"][aria-label*="Contract"]').hover()
+    assert "21,000" in page.locator("#vg-tooltip-element").inner_text()
+    watched.assert_clean()
+
+
 def test_every_dashboard_chart_draws(site, watched):
     page = watched.page
     page.goto(f"{site.base}/-/dashboards/adoption")
     for chart in CHARTS:
         page.wait_for_selector(f"#chart-{chart} svg.marks")
-    assert page.locator(".dashboard-card svg.marks").count() == len(CHARTS) == 7
+    assert page.locator(".dashboard-card svg.marks").count() == len(CHARTS) == 8
     screenshot(page, "dashboard.png")
     # A month picked in the filter redraws every chart for that month.
     page.select_option("#period", "2026-08")

@@ -6,7 +6,7 @@ import json
 import sys
 
 from conftest import fetch, free_port, rows, run, serving
-from stack_tracker.demo import SAMPLE_FILES, SAMPLE_SPEND
+from stack_tracker.demo import SAMPLE_FILES, SAMPLE_SPEND, SAMPLE_USERS
 from stack_tracker.resources import resource
 
 
@@ -17,6 +17,11 @@ def test_demo_builds_the_sample_organisation(tmp_path):
     assert "problem" not in result.output
     for _, name, _, _ in SAMPLE_FILES:
         assert f"{name}: read" in result.output
+    # The admin consoles' user lists: seats by team and tier, a leaver still holding two.
+    assert ("salesforce-users-2026-11.csv: 42 users of Salesforce Sales Cloud as of 2026-11-30: 39 holding a seat, "
+            "37 signed in within 30 days") in result.output
+    assert ("hubspot-users-2026-11.csv: 32 users of HubSpot Marketing Hub as of 2026-11-30: 30 holding a seat, "
+            "27 signed in within 30 days") in result.output
     counts = rows(path, "select (select count(*) from teams) as teams, (select count(*) from tools) as tools, "
                         "(select count(distinct period) from usage) as months, (select count(*) from capabilities) as capabilities")[0]
     assert 8 <= counts["teams"] <= 14
@@ -36,8 +41,8 @@ def test_demo_rebuilds_from_scratch(tmp_path):
     first = rows(path, "select count(*) as n from usage")
     assert run("demo", "--db", path, "--no-serve", "--silent").output == ""
     assert rows(path, "select count(*) as n from usage") == first
-    # The taxonomy, every sample file, and the two spend exports: nothing of the first build is left.
-    assert rows(path, "select count(*) as n from ingests") == [{"n": 1 + len(SAMPLE_FILES) + len(SAMPLE_SPEND)}]
+    # The taxonomy, every sample file, the user lists and the two spend exports: nothing of the first build is left.
+    assert rows(path, "select count(*) as n from ingests") == [{"n": 1 + len(SAMPLE_FILES) + len(SAMPLE_USERS) + len(SAMPLE_SPEND)}]
 
 
 def test_sample_files_use_alias_headers():

@@ -821,10 +821,8 @@ async def test_cli_and_canned_query_give_the_same_rows(sample_db, name):
     response = await datasette.client.get(f"/sample/{name.replace('-', '_')}.json?_shape=array&{query}")
     assert response.status_code == 200, response.text
     assert response.json() == from_cli
-    # The sample has no per-person activity, and no card spend or vendor user exports yet (issue 16's sample
-    # data will add them).
-    assert from_cli or name in ("overlap-users", "card-spend", "unmanaged-spend", "duplicate-subscriptions", "reclaim",
-                                "right-size")
+    # The sample has no per-person activity from sign-in logs: only the users tools share is empty.
+    assert from_cli or name == "overlap-users"
 
 
 def test_planted_findings_appear_in_the_right_reports(sample_db):

@@ -132,13 +132,22 @@ def test_summary_tools_table_is_the_adoption_report(sample_db):
         assert "| " + " | ".join(map(str, cells)) + " |" in text, row
 
 
-def test_the_summary_says_what_money_the_card_and_expense_exports_found(sample_db):
+def test_the_summary_says_what_money_the_exports_found(sample_db):
     """data/sample/cards-2026-q4.csv and expenses-2026-11.csv, worked out by hand:
 
     outside the inventory: Canva 3 x 119.99 less a 119.99 refund = 239.98 (Brand & Creative, 2026-09 to 2026-11),
     Notion 3 x 79 = 237 (Content and Marketing Operations), Loom 15: 491.98, shown as 492;
     paid more than once: Slack 1,750 on a card beside its contract (2026-09), Hotjar 39 EUR x 1.10 = 42.90 on an
     expense claim beside its contract, Notion by two teams in 2026-11 (79 + 79): 1,950.90, shown as 1,951.
+    The two are not added up: Notion's November is in both.
+
+    Seats to take back, from the user lists of 30 November (salesforce-users-2026-11.csv, hubspot-users-2026-11.csv)
+    and people.csv, at each tool's annual cost over its seats:
+    HubSpot Marketing Hub, 48,000 / 30 = 1,600 a seat: 1 leaver (left 9 October, last login 7 October) and
+    2 idle (last logins 2 September and 14 August, over 30 days before 30 November): 3 x 1,600 = 4,800;
+    Salesforce Sales Cloud, 72,000 / 40 = 1,800 a seat: the same leaver (last login 8 October) and one
+    Field Marketing user last in on 2 October: 2 x 1,800 = 3,600. The user deactivated in June holds no seat.
+    In all 5 seats, 8,400 a year.
     """
     text = run("summary", sample_db, "--as-of", AS_OF).output
     assert "Software paid for outside the inventory, USD 492 so far" in text
@@ -147,4 +156,12 @@ def test_the_summary_says_what_money_the_card_and_expense_exports_found(sample_d
     assert "Paid more than once, USD 1,951 on cards and expense claims" in text
     assert "- **Hotjar** (2026-11): Hotjar has a contract in the inventory" in text
     html = run("summary", sample_db, "--as-of", AS_OF, "--format", "html").output
-    assert "<h3>Money found in card and expense exports</h3>" in html and "<strong>Loom</strong>: USD 15 over 1 month" in html
+    assert "<h3>Money found</h3>" in html and "<strong>Loom</strong>: USD 15 over 1 month" in html
+    headline = "USD 492 paid outside the inventory so far; USD 1,951 paid twice; USD 8,400 a year in 5 seats to take back."
+    assert headline in text and f"<p>{headline}</p>" in html
+    assert "Seats to take back, USD 8,400 a year" in text
+    assert ("- **HubSpot Marketing Hub** (user list of 2026-11-30): 1 held by leavers, 2 idle, of 30: USD 4,800 a year.\n"
+            "- **Salesforce Sales Cloud** (user list of 2026-11-30): 1 held by leavers, 1 idle, of 39: USD 3,600 a year.") in text
+    # A team's summary counts only the seats its people hold: Field Marketing's one idle Salesforce seat.
+    field = run("summary", sample_db, "--as-of", AS_OF, "--team", "Field Marketing").output
+    assert "USD 1,800 a year in 1 seat to take back" in field and "HubSpot Marketing Hub** (user list" not in field

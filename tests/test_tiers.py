@@ -161,3 +161,21 @@ def test_a_currency_without_a_rate_leaves_the_money_out(tier_db, tmp_path):
     assert rows_by_tier["Salesforce"][7:] == (
         None, "USD", None, "Salesforce Platform", 2, None,
         "The contract is in GBP, which has no exchange rate into USD in force on 2024-03-31: its cost is left out.")
+
+
+def test_the_sample_organisation_has_seats_to_take_back_and_to_move_down_a_tier(sample_db):
+    """data/sample/README.md, finding 8c, worked out by hand from the two user lists of 30 November."""
+    reclaim = json.loads(run("report", sample_db, "reclaim", "--format", "json").output)
+    assert [(row["tool"], row["seats"], row["leaver_seats"], row["idle_seats"], row["price_per_seat"], row["reclaimable_cost"])
+            for row in reclaim] == [
+        ("hubspot-marketing-hub", 30, 1, 2, 1600.0, 4800.0),
+        ("salesforce-sales-cloud", 39, 1, 1, 1800.0, 3600.0),
+    ]
+    right_size = json.loads(run("report", sample_db, "right-size", "--format", "json").output)
+    assert [(row["tool"], row["tier"], row["seats"], row["active"], row["downgrade_candidates"], row["downgrade_saving"])
+            for row in right_size] == [
+        ("hubspot-marketing-hub", "Core Seat", 25, 23, 0, 0),
+        ("hubspot-marketing-hub", "Sales Hub Professional Seat", 5, 4, 1, 480.0),
+        ("salesforce-sales-cloud", "Salesforce Platform", 4, 4, 0, 0),
+        ("salesforce-sales-cloud", "Salesforce", 35, 33, 2, 3360.0),
+    ]

@@ -207,7 +207,9 @@ def summary(db_path, team, period, as_of, fmt, output):
     Headline numbers (capability utilisation beside industry survey figures,
     seat utilisation, spend, idle-seat cost), what changed since last month,
     the top findings of each report with what to do (savings count each tool
-    once), and the tools in use. The HTML is self-contained, to email or print.
+    once), money found (software paid outside the inventory or twice, seats
+    to take back), and the tools in use. The HTML is self-contained, to email
+    or print.
 
     \b
         stack-tracker summary stack.db

@@ -128,12 +128,16 @@ def summary_context(
         "partly": [row for row in overlaps if row["overlaps_partly"]][:TOP_FINDINGS],
         "gaps": report("gaps"),
         "concentration": report("concentration")[:TOP_FINDINGS],
-        # Money found in card and expense exports: software paid outside the inventory, and paid twice.
+        # Money found: software paid outside the inventory, paid twice (card and expense exports),
+        # and seats to take back (vendors' user exports, each judged on its own day).
         "unmanaged": run_report(db, "unmanaged-spend", team=team),
         "duplicates": run_report(db, "duplicate-subscriptions", team=team),
+        "reclaim": [row for row in run_report(db, "reclaim", team=team) if row["reclaimable_seats"]],
     }
     findings["unmanaged_total"] = sum(row["amount"] or 0 for row in findings["unmanaged"])
     findings["duplicates_total"] = sum(row["amount"] or 0 for row in findings["duplicates"])
+    findings["reclaim_seats"] = sum(row["reclaimable_seats"] for row in findings["reclaim"])
+    findings["reclaim_total"] = sum(row["reclaimable_cost"] or 0 for row in findings["reclaim"])
     team_row = db.execute("select name, lead, headcount from teams where slug = ?", [team]).fetchone() if team else None
     return {
         "team": team,
