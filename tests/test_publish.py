@@ -84,6 +84,18 @@ def test_publish_writes_a_deployable_directory(site):
     assert "$" + "publish_options" not in readme
 
 
+def test_reports_of_people_say_why_a_published_site_shows_none(sample_db, site):
+    # The sample has seats to reclaim and to move down a tier; the published copy has no rows about people.
+    assert json.loads(run("report", sample_db, "reclaim", "--format", "json").output)
+    db = sqlite_utils.Database(site / DATABASE_FILE)
+    assert db.execute("select count(*) from seat_holders").fetchone()[0] == 0
+    db.close()
+    queries = yaml.safe_load((site / "metadata.yml").read_text())["databases"]["stack"]["queries"]
+    said = {name for name, query in queries.items() if "A published site holds no rows about people" in query["description"]}
+    assert said == {"reclaim", "right_size"}
+    assert "`stack-tracker report DB right-size` on the database." in queries["right_size"]["description"]
+
+
 def test_publish_replaces_an_earlier_site_but_nothing_else(sample_db, tmp_path):
     outdir = tmp_path / "site"
     run("publish", sample_db, outdir, "--silent")

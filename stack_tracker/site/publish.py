@@ -258,10 +258,23 @@ def private_metadata(metadata: dict, password_hash: str) -> dict:
     return metadata
 
 
+def note_reports_of_people(metadata: dict) -> dict:
+    """``metadata`` with each report that reads per-person rows saying why it is empty on a published site."""
+    reads_people = re.compile(rf"\b(?:from|join)\s+\[?(?:{'|'.join(PERSONAL_TABLES)})\b", re.IGNORECASE)
+    for database in (metadata.get("databases") or {}).values():
+        for name, query in (database.get("queries") or {}).items():
+            if reads_people.search(query.get("sql", "")):
+                query["description"] = (
+                    f"{query.get('description', '').strip()} A published site holds no rows about people, so this "
+                    f"report has none here: run `stack-tracker report DB {name.replace('_', '-')}` on the database."
+                ).strip()
+    return metadata
+
+
 def write_site_files(directory: Path, *, password_hash: str | None = None) -> None:
     """Everything beside the database: metadata, settings, templates, plugins, inspect file, requirements, README."""
     private = password_hash is not None
-    metadata = site_metadata(DATABASE_FILE)
+    metadata = note_reports_of_people(site_metadata(DATABASE_FILE))
     if private:
         metadata = private_metadata(metadata, password_hash)
     (directory / "metadata.yml").write_text(
