@@ -9,6 +9,9 @@ import pytest
 
 from conftest import content_hash, rows, run, write
 from stack_tracker.inputs.catalog import default_catalog, host_of, loose_key
+from stack_tracker.inputs.kinds import KINDS
+from stack_tracker.inputs.readers import open_source
+from stack_tracker.inputs.table_bounds import shape_of
 from stack_tracker.resources import resource
 
 
@@ -42,8 +45,9 @@ def test_the_sample_tools_are_in_the_catalog_as_the_sample_describes_them(catalo
         sample = defaultdict(set)
         for row in csv.DictReader(file):
             sample[row["tool"]].add((row["capability"], row["primary"] == "yes"))
-    with open(resource("data/sample/tools.csv"), newline="") as file:
-        for row in csv.DictReader(file):
+    # Read as ingest reads it: below its title rows, without its totals row and note.
+    with open_source(resource("data/sample/tools.csv"), shape=shape_of(KINDS["tools"])) as source:
+        for _, row in source.records:
             product = catalog.find(row["Tool"])
             assert product is not None and product.name == row["Tool"] and product.vendor == row["Vendor"], row["Tool"]
             assert {(capability, i == 0) for i, capability in enumerate(product.capabilities)} == sample[row["Tool"]]

@@ -14,10 +14,12 @@ from .. import __version__
 from ..database import open_database, open_existing
 from ..demo import build_demo
 from ..generate import generate as generate_organisation
+from ..database.custom_fields import custom_field_counts
 from ..inputs.ingest import Options, ingest as ingest_file
 from ..inputs.kinds import KINDS, describe_kind
 from ..inputs.readers import FORMATS
 from ..inputs.taxonomy import init as init_database
+from ..inputs.workbook_ingest import ingest_workbook
 from ..maintenance import backup as backup_database, check as check_database
 from ..output import FORMATS as REPORT_FORMATS, render, write_output
 from ..reports.registry import REPORTS, answer_report
@@ -96,8 +98,11 @@ def init(db_path, taxonomy, base_currency, silent):
 
 @cli.command()
 @database_argument()
-@click.argument("kind", type=click.Choice(list(KINDS)))
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("kind", required=False, metavar="KIND", type=click.Choice(list(KINDS)))
+@click.argument("files", nargs=-1, metavar="FILES...", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--workbook", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Load every sheet of this .xlsx workbook named after a kind (Tools, Teams, Usage …), in one transaction; "
+                   "instead of KIND and FILES.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Read the files as this format instead of guessing from the extension.")
 @click.option("--dry-run", is_flag=True, help="Check the files and say what would change, without writing anything.")
 @click.option("--allow-new", is_flag=True, help="Create tools (status 'unreviewed') and teams that the files name but the database does not know.")
@@ -106,43 +111,80 @@ def init(db_path, taxonomy, base_currency, silent):
 @click.option("--as-of", metavar="DATE",
               help="Tools files only: the day the file's snapshot of the inventory is as of, which its changes are "
                    "recorded on in the tools' history (default: today). Load older snapshots first.")
+@click.option("--header-row", type=click.IntRange(min=1), metavar="N",
+              help="The line (a spreadsheet's row number) of the header, when the rows above it are not titles "
+                   "(default: the first row that names the kind's required columns).")
 @sheet_option
 @silent_option
 @friendly_errors
-def ingest(db_path, kind, files, fmt, dry_run, allow_new, date_format, currency, as_of, sheet, silent):
-    """Load FILES of one KIND into the database.
+def ingest(db_path, kind, files, workbook, fmt, dry_run, allow_new, date_format, currency, as_of, header_row, sheet, silent):
+    """Load FILES of one KIND into the database, or every sheet of a workbook.
 
-    Each file loads whole or not at all; a rejected file lists every problem
+    KIND is one of: {kinds}. Or, instead of KIND and
+    FILES, --workbook FILE. Each file loads whole or not at all; a rejected file lists every problem
     with its line. Re-ingesting an unchanged file changes nothing; a corrected
     file updates rows by their natural key. `stack-tracker kinds` lists the
     columns each kind accepts.
+
+    Spreadsheets are taken as people keep them: title rows above the header
+    are skipped (the header is the first row naming the kind's required
+    columns; --header-row N says otherwise), and so are totals rows and notes
+    below the data, each named in a warning. Columns a tools, teams or
+    capabilities file has beyond the kind's are kept as custom fields of each
+    row. --workbook loads each sheet named after a kind, in dependency order,
+    all or nothing.
 
     \b
         stack-tracker ingest stack.db teams teams.csv
         stack-tracker ingest stack.db usage usage-*.csv --allow-new
         stack-tracker ingest stack.db tools export.txt --format tsv --dry-run
         stack-tracker ingest stack.db tools tools-2025-12.csv --as-of 2025-12-31
+        stack-tracker ingest stack.db tools inventory.xlsx --header-row 4
+        stack-tracker ingest stack.db --workbook stack.xlsx
     """
+    if workbook and (kind or files):
+        raise click.UsageError("give KIND and FILES, or --workbook, not both")
+    if not workbook and not (kind and files):
+        raise click.UsageError("give KIND and FILES (or --workbook FILE)")
+    if workbook and (header_row or fmt):
+        raise click.UsageError("--header-row and --format apply to single files: a workbook's sheets find their own headers")
     db = open_database(db_path, must_exist=True)
-    options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency, sheet=sheet, as_of=as_of)
+    options = Options(allow_new=allow_new, date_format=date_format, default_currency=currency, sheet=sheet, as_of=as_of,
+                      header_row=header_row)
+    if workbook:
+        with progress_bar(workbook.name, silent, workbook.stat().st_size) as progress:
+            echo_result(ingest_workbook(db, workbook, dry_run=dry_run, options=options, progress=progress), silent)
+        return
     for path in files:
         with progress_bar(path.name, silent, path.stat().st_size) as progress:
             result = ingest_file(db, kind, path, fmt=fmt, dry_run=dry_run, options=options, progress=progress)
         echo_result(result, silent)
 
 
+ingest.help = ingest.help.replace("{kinds}", ", ".join(KINDS))
+
+
 @cli.command()
 @click.argument("kind", required=False, type=click.Choice(list(KINDS)))
-def kinds(kind):
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Also list the custom fields this database holds for each kind.")
+@friendly_errors
+def kinds(kind, db_path):
     """List the kinds of input file and the columns (and header aliases) each accepts.
+
+    With --db, also the custom fields the database keeps for each kind: the
+    columns its files had beyond the kind's, with how many rows have each.
 
     \b
         stack-tracker kinds
         stack-tracker kinds usage
+        stack-tracker kinds tools --db stack.db
     """
+    db = open_existing(db_path) if db_path else None
     for spec in KINDS.values():
         if kind in (None, spec.name):
-            click.echo(describe_kind(spec) + "\n")
+            fields = custom_field_counts(db, spec.table) if db is not None else None
+            click.echo(describe_kind(spec, fields) + "\n")
 
 
 @cli.command()

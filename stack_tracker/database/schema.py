@@ -36,6 +36,9 @@ class TableSpec:
 
 
 INGEST_REF = ("ingest_id", "ingests", "id")
+#: The column of a table that keeps the columns its input files have beyond the kind's: a JSON object of
+#: field -> value (text), or null. An ingest merges into it: a field a file leaves out stays as it was.
+CUSTOM_FIELDS = "custom_fields"
 
 TABLES: dict[str, TableSpec] = {
     "ingests": TableSpec(
@@ -56,7 +59,7 @@ TABLES: dict[str, TableSpec] = {
         indexes=(("file",), ("sha256",)),
     ),
     "capabilities": TableSpec(
-        columns={"slug": str, "name": str, "category": str, "description": str, "ingest_id": int},
+        columns={"slug": str, "name": str, "category": str, "description": str, "custom_fields": str, "ingest_id": int},
         pk="slug",
         foreign_keys=(INGEST_REF,),
         not_null=frozenset({"name"}),
@@ -70,6 +73,7 @@ TABLES: dict[str, TableSpec] = {
             "business_unit": str,
             "headcount": int,
             "lead": str,
+            "custom_fields": str,
             "ingest_id": int,
         },
         pk="slug",
@@ -85,6 +89,9 @@ TABLES: dict[str, TableSpec] = {
             "status": str,
             "owner_team": str,
             "owner_contact": str,
+            "business_owner": str,
+            "technical_owner": str,
+            "admin": str,
             "annual_cost": float,
             "currency": str,
             "seats_purchased": int,
@@ -97,6 +104,7 @@ TABLES: dict[str, TableSpec] = {
             "url": str,
             "docs_url": str,
             "notes": str,
+            "custom_fields": str,
             "ingest_id": int,
         },
         pk="slug",
@@ -309,6 +317,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
         for columns in spec.indexes:
             table.create_index(columns, if_not_exists=True, find_unique_name=False)
     _ensure_triggers(db)
+    _ensure_custom_fields_view(db)
     if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
@@ -327,6 +336,25 @@ def _ensure_triggers(db: sqlite_utils.Database) -> None:
         if existing is None or existing[0] != definition:
             db.execute(f"DROP TRIGGER IF EXISTS [{path.stem}]")
             db.execute(definition)
+
+
+#: The tables that keep custom fields, and the view of every field of every row, one a line (`custom_fields`).
+CUSTOM_FIELD_TABLES = tuple(name for name, spec in TABLES.items() if CUSTOM_FIELDS in spec.columns)
+CUSTOM_FIELDS_VIEW = "custom_field_values"
+
+
+def _ensure_custom_fields_view(db: sqlite_utils.Database) -> None:
+    """Create the view of custom fields (table, row, name, field, value), or replace it if its definition changed."""
+    definition = f"CREATE VIEW [{CUSTOM_FIELDS_VIEW}] AS\n" + "\nunion all\n".join(
+        f"select '{table}' as [table], row.slug as row, row.name as name, field.key as field, field.value as value\n"
+        f"from [{table}] as row, json_each(row.[{CUSTOM_FIELDS}]) as field\n"
+        f"where row.[{CUSTOM_FIELDS}] is not null and field.value is not null"
+        for table in CUSTOM_FIELD_TABLES
+    )
+    existing = db.execute("select sql from sqlite_master where type = 'view' and name = ?", [CUSTOM_FIELDS_VIEW]).fetchone()
+    if existing is None or existing[0] != definition:
+        db.execute(f"DROP VIEW IF EXISTS [{CUSTOM_FIELDS_VIEW}]")
+        db.execute(definition)
 
 
 def _create(db: sqlite_utils.Database, name: str, spec: TableSpec) -> None:

@@ -1,7 +1,7 @@
 """The full-text indexes the site searches: tools and capabilities by what people type.
 
 A tool is found by its name, its vendor, any alias an input spelled it with
-("GA4", "SFDC") and its notes; a capability by its name, category and
+("GA4", "SFDC"), its notes, its owners and its custom fields' values; a capability by its name, category and
 description. The aliases live in their own table, so an index is an FTS5
 table of its own rather than sqlite-utils' index over one table's columns.
 Its rowid is the searched row's: Datasette's table search finds rows through
@@ -49,8 +49,12 @@ SEARCH_INDEXES = (
             "vendor": "row.vendor",
             "aliases": "(select group_concat(alias, ' ') from tool_aliases where tool_aliases.tool = row.slug)",
             "notes": "row.notes",
+            # The custom fields' values, and the owners people ask for ("who owns it" is half of why they look).
+            "more": "coalesce(row.business_owner, '') || ' ' || coalesce(row.technical_owner, '') || ' ' || "
+                    "coalesce(row.admin, '') || ' ' || "
+                    "coalesce((select group_concat(field.value, ' ') from json_each(row.custom_fields) as field), '')",
         },
-        weights=(10.0, 4.0, 6.0, 1.0),
+        weights=(10.0, 4.0, 6.0, 1.0, 2.0),
         related={"tool_aliases": "tool"},
     ),
     SearchIndex(

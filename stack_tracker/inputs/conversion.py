@@ -11,6 +11,7 @@ are the kind's rules (`kind_rules`), which the converter calls for each row.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,6 +19,7 @@ import sqlite_utils
 
 from .. import normalise as n
 from ..database.names import NewNames, Resolver
+from ..database.schema import CUSTOM_FIELDS
 from . import kinds as k
 from .runs import Problems
 
@@ -36,6 +38,7 @@ class Options:
     base_currency: str = "USD"  # the database's (`database.settings`), which rates convert into: set by `ingest`
     sheet: str | None = None  # the worksheet of an .xlsx file to read (default: the first)
     as_of: str | None = None  # the day a tools file's snapshot is as of: when its changes took effect
+    header_row: int | None = None  # the line of a table's header, when a person says (default: found below any titles)
 
 
 def _as_is(line: int, values: dict[str, object]) -> dict[str, object]:
@@ -59,6 +62,7 @@ class Converter:
         self.finish_row: Callable[[int, dict[str, object]], dict[str, object] | None] = _as_is
         self.unknown_team: Callable[[str], str] = self.new_team
         self.line = 0  # the line being converted, for what is checked once the file is read
+        self.custom: list[tuple[str, str]] = []  # (the file's header, the custom field it feeds)
         self.parsers = {column.name: self._parser(column) for column in kind.columns}
 
     # -- odd rows ---------------------------------------------------------
@@ -145,12 +149,14 @@ class Converter:
         return slug
 
     # -- rows -------------------------------------------------------------
-    def plan(self, keys: dict[str, str]) -> None:
+    def plan(self, keys: dict[str, str], custom: dict[str, str] | None = None) -> None:
         """Fix which record keys feed which columns; columns the file lacks take their default.
 
         ``keys`` maps a column to the key it has in each record (the file's own
-        header for CSV, the column name for JSON after renaming).
+        header for CSV, the column name for JSON after renaming); ``custom``
+        maps the file's other headers to the custom field each feeds.
         """
+        self.custom = list((custom or {}).items())
         # Values repeat down a file (teams, tools, months, small counts): each
         # column but free text remembers what its spellings parsed to. Rows
         # whose values were all seen before skip stripping and parsing.
@@ -200,6 +206,8 @@ class Converter:
                 parsed[raw] = value
         if not ok:
             return None
+        if self.custom:
+            values[CUSTOM_FIELDS] = custom_fields_json(self.custom, record)
         return self.finish_row(line, values)
 
     def scalar_text(self, line: int, column: str, raw: object) -> str | bool:
@@ -210,6 +218,16 @@ class Converter:
             return repr(raw)
         self.problems.add(line, column, raw, "expected a single value, not a list or object")
         return False
+
+
+def custom_fields_json(custom: list[tuple[str, str]], record: dict[str, object]) -> str:
+    """A row's custom fields as the JSON object its table keeps: an empty value is null, which clears the field."""
+    fields = {}
+    for header, name in custom:
+        value = record.get(header)
+        text = value.strip() if isinstance(value, str) else value
+        fields[name] = text if text not in ("", None) else None
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _cached(parse: Callable[[str], object]) -> Callable[[str], object]:

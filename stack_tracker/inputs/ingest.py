@@ -25,9 +25,9 @@ from . import kinds as k
 from .conversion import Options
 from .loader import BATCH_SIZE, FileLoader
 from .readers import ReadError, open_source
-from .runs import logged_run
+from .runs import LoggedRun, logged_run
 
-__all__ = ["BATCH_SIZE", "IngestResult", "Options", "ingest"]
+__all__ = ["BATCH_SIZE", "IngestResult", "Options", "ingest", "load_file", "settle", "snapshot_day", "with_currencies"]
 
 
 @dataclass
@@ -42,6 +42,8 @@ class IngestResult:
     updated: int = 0
     created: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: How the file was read, where it was not plain: the line taken as the header, the rows above it skipped.
+    notes: list[str] = field(default_factory=list)
     dry_run: bool = False
 
     @property
@@ -62,7 +64,7 @@ class IngestResult:
         made = [f"{count} {what}" for what, count in self.created.items() if count]
         if made:
             text += f"; {'would create' if self.dry_run else 'created'} " + ", ".join(made)
-        return text
+        return "\n".join([text, *self.notes])
 
 
 def ingest(
@@ -90,35 +92,16 @@ def ingest(
         kind = k.KINDS[kind_name]
     except KeyError:
         raise StackTrackerError(f"unknown kind {kind_name!r}: expected one of {', '.join(k.KINDS)}") from None
-    as_of = _snapshot_day(kind, options)
-    options = _with_currencies(db, options)
+    as_of = snapshot_day(kind, options)
+    options = with_currencies(db, options)
     path = Path(path)
     file = path.name
     with logged_run(db, kind.name, file, log_failure=not dry_run) as run:
         if as_of:
             run.date_changes(as_of)
-        loader = FileLoader(db, kind, file, run.id, options)
-        result = IngestResult(kind=kind.name, file=file, ingest_id=None if dry_run else run.id, dry_run=dry_run)
-        try:
-            with open_source(path, fmt, sheet=options.sheet) as source:
-                loader.load(source, progress)
-                sha256 = source.sha256()
-        except ReadError as error:
-            loader.problems.add_error(error)
-        finally:
-            run.rows_read = result.rows_read = loader.rows_read
-        loader.check_repeated_keys(path, fmt)
-        loader.finish()
-        if result.rows_read == 0 and not loader.problems:
-            loader.warnings.append(f"{file}: the file holds no rows: nothing was loaded")
-        result.warnings = loader.warnings
+        loader, result, sha256 = load_file(db, run, kind, path, fmt=fmt, options=options, progress=progress, dry_run=dry_run)
         loader.problems.raise_if_any(rejected_rows=loader.rejected_rows)
-        # The file's own rows; the names it made along the way (an aliases file's tool spellings among
-        # them) are counted apart, as created.
-        result.inserted, result.updated = loader.counts.inserted, loader.counts.updated
-        created = loader.converter.new_names.created
-        changed = {kind.table} | loader.rules.after_write(db, run.id, created)
-        result.created = {what: count for what, count in created.items() if count}
+        changed = settle(db, run, loader, result)
         if dry_run:
             run.discard()
             return result
@@ -130,7 +113,53 @@ def ingest(
         return result
 
 
-def _snapshot_day(kind: k.Kind, options: Options) -> str | None:
+def load_file(db: sqlite_utils.Database, run: LoggedRun, kind: k.Kind, path: Path, *, fmt: str | None, options: Options,
+              progress: Callable[[int, int], None] | None = None, dry_run: bool = False,
+              label: str | None = None) -> tuple[FileLoader, IngestResult, str | None]:
+    """Read, check and write one file (or one sheet of a workbook) of ``kind`` inside ``run``'s transaction.
+
+    Its problems are left in ``loader.problems`` for the caller to raise;
+    ``label`` names the file in every message (default: its name).
+    """
+    file = label or path.name
+    loader = FileLoader(db, kind, file, run.id, options)
+    result = IngestResult(kind=kind.name, file=file, ingest_id=None if dry_run else run.id, dry_run=dry_run)
+    sha256 = None
+    try:
+        with open_source(path, fmt, sheet=options.sheet, shape=loader.shape) as source:
+            try:
+                loader.load(source, progress)
+            finally:
+                loader.describe_layout(source)
+            sha256 = source.sha256()
+    except ReadError as error:
+        if label:  # a workbook's sheet: named as every other problem of it is
+            where = f"{error.path}:{error.line}:" if error.line else f"{error.path}:"
+            error = ReadError(label, error.line, str(error).removeprefix(where).strip())
+        loader.problems.add_error(error)
+    finally:
+        run.rows_read = (run.rows_read or 0) + loader.rows_read  # a workbook's sheets add up
+        result.rows_read = loader.rows_read
+    loader.check_repeated_keys(path, fmt)
+    loader.finish()
+    if result.rows_read == 0 and not loader.problems:
+        loader.warnings.append(f"{file}: the file holds no rows: nothing was loaded")
+    result.warnings, result.notes = loader.warnings, loader.notes
+    return loader, result, sha256
+
+
+def settle(db: sqlite_utils.Database, run: LoggedRun, loader: FileLoader, result: IngestResult) -> set[str]:
+    """Once a file is clean: count what it wrote, fill in what its rows imply; return the tables it changed."""
+    # The file's own rows; the names it made along the way (an aliases file's tool spellings among
+    # them) are counted apart, as created.
+    result.inserted, result.updated = loader.counts.inserted, loader.counts.updated
+    created = loader.converter.new_names.created
+    changed = {loader.kind.table} | loader.rules.after_write(db, run.id, created)
+    result.created = {what: count for what, count in created.items() if count}
+    return changed
+
+
+def snapshot_day(kind: k.Kind, options: Options) -> str | None:
     """The day a tools file's snapshot is as of (``--as-of``), when one is given."""
     if not options.as_of:
         return None
@@ -142,7 +171,7 @@ def _snapshot_day(kind: k.Kind, options: Options) -> str | None:
         raise StackTrackerError(f"--as-of {options.as_of!r}: {error}") from None
 
 
-def _with_currencies(db: sqlite_utils.Database, options: Options) -> Options:
+def with_currencies(db: sqlite_utils.Database, options: Options) -> Options:
     """``options`` with the database's base currency, also for amounts that name none unless ``--currency`` says."""
     base = base_currency(db)
     try:

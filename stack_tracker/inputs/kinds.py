@@ -48,6 +48,9 @@ class Kind:
     names_column: str | None = None
     description: str = ""
     defaults: dict[str, object] = field(default_factory=dict)
+    #: Whether the columns a file has beyond the kind's are kept, as the row's custom fields
+    #: (``custom_fields``, a JSON object); else they are left out with a warning.
+    custom_fields: bool = False
 
     def column(self, name: str) -> Column:
         return next(column for column in self.columns if column.name == name)
@@ -128,6 +131,7 @@ KINDS: dict[str, Kind] = {
             table="capabilities",
             names_column="capability",
             description="The capability taxonomy: what jobs tools can do, grouped by category.",
+            custom_fields=True,
             columns=(
                 Column("capability", NAME, True, ("name",) + CAPABILITY_ALIASES, "Display name of the capability"),
                 Column("category", TEXT, False, ("category name", "group", "area"), "The category it belongs to"),
@@ -139,6 +143,7 @@ KINDS: dict[str, Kind] = {
             table="teams",
             names_column="team",
             description="The organisation: one row per team.",
+            custom_fields=True,
             columns=(
                 Column("team", NAME, True, ("name",) + TEAM_ALIASES, "Display name of the team"),
                 Column("parent", TEAM_REF, False, ("parent team", "reports to", "parent name"), "The team it belongs to"),
@@ -153,12 +158,16 @@ KINDS: dict[str, Kind] = {
             names_column="tool",
             description="The inventory: one row per tool, with owner, cost and contract.",
             defaults={"status": "active"},
+            custom_fields=True,
             columns=(
                 Column("tool", NAME, True, ("name",) + TOOL_ALIASES, "Display name of the tool"),
                 Column("vendor", TEXT, False, ("vendor name", "supplier", "provider", "company"), "Who sells it"),
                 Column("status", CHOICE, False, ("state", "lifecycle", "tool status"), "active, trial, retiring, retired or unreviewed", STATUS_PARSE, STATUSES),
-                Column("owner_team", TEAM_REF, False, ("owner team", "owning team", "owner", "team", "business owner"), "The team that owns it"),
-                Column("owner_contact", TEXT, False, ("contact", "owner contact", "admin", "who to ask", "point of contact", "poc"), "Who to ask about it"),
+                Column("owner_team", TEAM_REF, False, ("owner team", "owning team", "owner", "team"), "The team that owns it"),
+                Column("owner_contact", TEXT, False, ("contact", "owner contact", "who to ask", "point of contact", "poc"), "Who to ask about it"),
+                Column("business_owner", TEXT, False, ("business owner", "business contact", "budget owner", "business lead", "business sponsor", "exec sponsor"), "Who answers for it to the business (budget, renewal)"),
+                Column("technical_owner", TEXT, False, ("technical owner", "tech owner", "technical contact", "tech contact", "it owner", "system owner", "technical lead", "tech lead"), "Who looks after it technically (setup, integrations)"),
+                Column("admin", TEXT, False, ("admin", "administrator", "admins", "system admin", "access", "access owner", "who grants access", "grants access", "provisioning", "provisioned by", "access requests"), "Who grants access to it"),
                 Column("annual_cost", MONEY, False, ("annual cost", "cost per year", "cost", "annual spend", "yearly cost", "spend", "price", "contract value", "acv"), "Cost per year"),
                 Column("currency", CURRENCY, False, ("ccy", "currency code"), "Currency of annual_cost"),
                 Column("seats_purchased", INT, False, ("seats", "licenses", "licences", "seats purchased", "seat count", "license count", "licence count"), "Seats in the contract"),
@@ -315,11 +324,21 @@ def find_columns(headers: list[str], accepted: dict[str, tuple[str, ...]]) -> di
     return mapping
 
 
-def describe_kind(kind: Kind) -> str:
-    """A kind for people: its description, then each column, whether it is required, and its header aliases."""
+def describe_kind(kind: Kind, custom_fields: dict[str, int] | None = None) -> str:
+    """A kind for people: its description, then each column, whether it is required, and its header aliases.
+
+    ``custom_fields``: the custom fields a database holds for the kind, each with how many rows have it.
+    """
     lines = [f"{kind.name}: {kind.description}"]
     for column in kind.columns:
         lines.append(f"  {column.name}{' (required)' if column.required else ''}: {column.description}")
         if column.aliases:
             lines.append(f"      also: {', '.join(column.aliases)}")
+    if kind.custom_fields:
+        lines.append("  any other column: kept as a custom field of the row")
+    if custom_fields:
+        lines.append("  custom fields in this database:")
+        lines += [f"    {name} ({count} row{'s' if count != 1 else ''})" for name, count in custom_fields.items()]
+    elif custom_fields is not None and kind.custom_fields:
+        lines.append("  custom fields in this database: none yet")
     return "\n".join(lines)

@@ -17,13 +17,16 @@ from typing import Callable, Iterable
 
 import sqlite_utils
 
+from ..database.custom_fields import custom_field_counts
 from ..database.names import Resolver
+from ..database.schema import CUSTOM_FIELDS
 from . import kinds as k
 from .conversion import Options
 from .kind_rules import converter_for
 from .readers import Source, open_source
 from .rows import StagedRows
 from .runs import ChangeCounts, counted_changes
+from .table_bounds import header_line_note, shape_of
 
 BATCH_SIZE = 5_000
 TABLE_FORMATS = ("csv", "tsv", "xlsx")
@@ -42,34 +45,70 @@ class FileLoader:
         self.rejected_rows = 0
         self.keys: dict[str, str] = {}  # column -> its key in each record
         self.headed: set[str] = set()  # the columns a table's header names
+        self.custom: dict[str, str] = {}  # the file's header -> the custom field it feeds (kinds that keep them)
+        self.shape = shape_of(kind, options.header_row)  # how to find the table in a sheet people keep
+        self.notes: list[str] = []  # what the output says about how the file was read (the header it took)
         self.staged: StagedRows | None = None
         self.counts = ChangeCounts()  # what the upsert of the file's rows changed
         self.changed_periods: set[str] | None = None  # the months the file changed, for tables kept by month
 
-    def map_headers(self, headers: list[str]) -> dict[str, str]:
-        """File header -> column; warns about unknown headers, rejects duplicates and missing ones."""
+    def map_headers(self, headers: list[str], line: int = 1) -> dict[str, str]:
+        """File header -> column; keeps unknown headers as custom fields (or warns), rejects duplicates and missing ones.
+
+        ``line``: the header's line in the file.
+        """
         accepted = k.header_map(self.kind)
         mapping: dict[str, str] = {}
         seen: dict[str, str] = {}
+        known_fields = self.known_custom_fields() if self.kind.custom_fields else {}
+        custom_seen: dict[str, str] = {}
         for header in headers:
             column = accepted.get(k.header_key(header))
             if column is None:
-                if header.strip():
+                if header.strip() and self.kind.custom_fields:
+                    key = k.header_key(header)
+                    if key in custom_seen:
+                        self.problems.add(line, header.strip(), header, f"two columns mean the same custom field: "
+                                                                     f"{custom_seen[key]!r} and {header!r}; keep one")
+                    else:
+                        custom_seen[key] = header
+                        # A field already kept under another spelling ("Data classification", "data_classification") is that field.
+                        self.custom[header] = known_fields.get(key, header.strip())
+                elif header.strip():
                     self.warnings.append(f"{self.file}: column {header.strip()!r} is not a {self.kind.name} column and was ignored")
                 continue
             if column in seen:
-                self.problems.add(1, column, header, f"two columns mean {column}: {seen[column]!r} and {header!r}; keep one")
+                self.problems.add(line, column, header, f"two columns mean {column}: {seen[column]!r} and {header!r}; keep one")
                 continue
             seen[column] = header
             mapping[header] = column
         self.headed = set(seen)
+        # One value where the header should be: a title, with the header further down than the reader looks.
+        title = "; is the header below a title? --header-row N gives its line" if sum(1 for h in headers if h.strip()) == 1 else ""
         for column in self.kind.columns:
             if column.required and column.name not in seen:
                 self.problems.add(
-                    1, column.name, None,
-                    f"required column not found (accepted headers: {', '.join((column.name,) + column.aliases)})",
+                    line, column.name, None,
+                    f"required column not found (accepted headers: {', '.join((column.name,) + column.aliases)}){title}",
                 )
         return mapping
+
+    def known_custom_fields(self) -> dict[str, str]:
+        """The custom fields the kind's table holds already, by the key their header has (`kinds.header_key`)."""
+        return {k.header_key(name): name for name in custom_field_counts(self.db, self.kind.table)}
+
+    def describe_layout(self, source: Source) -> None:
+        """Say which line was the header and which rows were left out: titles above it, totals and notes."""
+        note = header_line_note(self.file, source.header_line, source.skipped)
+        if note:
+            self.notes.append(note)
+        for what, one, many in (("a totals row", "a totals row", "totals rows"),
+                                ("a note", "a note below the data", "notes below the data")):
+            rows = [row for row in source.skipped if row.what == what]
+            if rows:
+                listed = "; ".join(f"line {row.line}: {row.text!r}" for row in rows[:5]) + (" ..." if len(rows) > 5 else "")
+                self.warnings.append(f"{self.file}: left out {one if len(rows) == 1 else f'{len(rows)} {many}'} ({listed}): "
+                                     f"not {self.kind.name} rows")
 
     def load(self, source: Source, progress: Callable[[int, int], None] | None = None) -> None:
         """Convert every record and stage it while the file is still clean; then write the new names and the staged rows."""
@@ -82,15 +121,15 @@ class FileLoader:
             records = source.records
             first = next(records, None)
         if source.format in TABLE_FORMATS:
-            self.keys = {column: header for header, column in self.map_headers(source.headers).items()}
+            self.keys = {column: header for header, column in self.map_headers(source.headers, source.header_line).items()}
             if self.problems:
                 return  # without the columns it needs, no row can be read
         else:
             self.keys = {column.name: column.name for column in self.kind.columns}
         if first is None:
             return
-        self.converter.plan(self.keys)
-        columns = table_columns(self.kind, set(self.keys), self.rules.derived_columns)
+        self.converter.plan(self.keys, self.custom)
+        columns = table_columns(self.kind, set(self.keys), self.rules.derived_columns) + ([CUSTOM_FIELDS] if self.custom else [])
         self.staged = StagedRows(self.db.conn, self.kind.table, columns, self.ingest_id)
         try:
             self.stage(itertools.chain([first], records), source, progress, fields=source.format not in TABLE_FORMATS)
@@ -198,9 +237,9 @@ class FileLoader:
         problems, odd rows and new names go with it.
         """
         converter, _ = converter_for(self.kind, self.file, self.options, self.resolver)
-        converter.plan(self.keys)
+        converter.plan(self.keys, self.custom)
         found: dict[int, dict[str, object]] = {}
-        with open_source(path, fmt, sheet=self.options.sheet) as source:
+        with open_source(path, fmt, sheet=self.options.sheet, shape=self.shape) as source:
             accepted = None if source.format in TABLE_FORMATS else k.header_map(self.kind)
             for line, record in source.records:
                 if line not in lines:

@@ -25,10 +25,11 @@ from .csv_text import csv_records
 from .hashing import CountingReader
 from .json_text import RefusedJson, Wrappers, json_array_records, json_lines_records, parse_json
 from .source_file import CHUNK, ReadError, Record, Source, open_file
+from .table_bounds import TableShape
 from .workbooks import open_spreadsheet
 
 __all__ = [
-    "CHUNK", "EXTENSIONS", "FORMATS", "ReadError", "RefusedJson", "Source", "Wrappers",
+    "CHUNK", "EXTENSIONS", "FORMATS", "ReadError", "RefusedJson", "Source", "TableShape", "Wrappers",
     "detect_format", "open_source", "open_text", "parse_json", "sniff_encoding",
 ]
 
@@ -89,7 +90,7 @@ BINARY_SIGNATURES = {
 
 
 def open_source(path: Path, fmt: str | None = None, *, sheet: str | None = None, wrappers: Wrappers = (),
-                lone: Callable[[int, Record], None] | None = None) -> Source:
+                lone: Callable[[int, Record], None] | None = None, shape: TableShape | None = None) -> Source:
     """Open ``path`` for streaming its records; the format comes from ``fmt`` or the extension.
 
     ``sheet`` picks a spreadsheet's worksheet by name (default: the first).
@@ -98,13 +99,17 @@ def open_source(path: Path, fmt: str | None = None, *, sheet: str | None = None,
     (``{"value": [...], "@odata.nextLink": ...}``), or an object holding none,
     which is then the one record if ``lone`` does not refuse it
     (`json_text.json_array_records`); a plain array is read as usual.
+    ``shape`` finds a table's header below title rows, and leaves out totals
+    rows and notes after its data (`table_bounds`; CSV, TSV and xlsx).
     """
     fmt = detect_format(path, fmt)
     if fmt == "xlsx":
-        return open_spreadsheet(path, sheet)
+        return open_spreadsheet(path, sheet, shape)
     source, text = open_text(path, fmt)
     if fmt == "json":
         source.records = json_array_records(source, text, wrappers, lone)
+    elif fmt in ("csv", "tsv"):
+        source.records = csv_records(source, text, shape)
     else:
         source.records = TEXT_READERS[fmt](source, text)
     return source

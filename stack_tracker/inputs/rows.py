@@ -9,10 +9,9 @@ that leaves alone a row whose values did not change.
 from __future__ import annotations
 
 import operator
-import sqlite3
 from array import array
 
-from ..database.schema import TABLES
+from ..database.schema import CUSTOM_FIELDS, TABLES
 from .runs import MAX_PROBLEMS
 
 
@@ -74,9 +73,26 @@ def _upsert_sql(table: str, columns: list[str], rows_from: str) -> str:
     insert = f'insert into {table} ({named}, "ingest_id") {rows} on conflict({conflict})'
     if not data:
         return f"{insert} do nothing"
-    sets = ", ".join(f'"{column}" = excluded."{column}"' for column in data + ["ingest_id"])
-    changed = " or ".join(f'"{column}" is not excluded."{column}"' for column in data)
+    new = {column: f'excluded."{column}"' for column in data + ["ingest_id"]}
+    if CUSTOM_FIELDS in new:
+        # The file's custom fields merge into the row's: a field it leaves out stays, one it gives empty (null) goes.
+        new[CUSTOM_FIELDS] = f"nullif(json_patch(coalesce({table}.\"{CUSTOM_FIELDS}\", '{{}}'), excluded.\"{CUSTOM_FIELDS}\"), '{{}}')"
+    sets = ", ".join(f'"{column}" = {value}' for column, value in new.items())
+    changed = " or ".join(f'{table}."{column}" is not {new[column]}' for column in data)
     return f"{insert} do update set {sets} where {changed}"
+
+
+def _tidy_custom_fields_sql(table: str) -> str:
+    """The UPDATE that drops the empty fields (nulls) of the custom fields the upsert inserted with new rows."""
+    tidy = f"nullif(json_patch('{{}}', \"{CUSTOM_FIELDS}\"), '{{}}')"
+    return f'update {table} set "{CUSTOM_FIELDS}" = {tidy} where ingest_id = ? and "{CUSTOM_FIELDS}" is not {tidy}'
+
+
+class Written:
+    """What an upsert changed, counted before any tidying after it (`counted_changes` reads ``rowcount``)."""
+
+    def __init__(self, rowcount: int):
+        self.rowcount = rowcount
 
 
 class StagedRows:
@@ -109,9 +125,9 @@ class StagedRows:
             self.periods.update(map(self.period_of, batch))
         self.repeats.add(batch, lines)
 
-    def write(self) -> sqlite3.Cursor:
-        """Upsert the staged rows into the table, in key order; the upsert's cursor, for the caller to count
-        what changed (`counted_changes`)."""
+    def write(self) -> Written:
+        """Upsert the staged rows into the table, in key order; what it changed, for the caller to count
+        (`counted_changes`)."""
         # The rows arrive in key order but not in the order of the other
         # indexes: into a table smaller than the file, building those indexes
         # afresh is quicker than adding to them (1,000,000 usage rows into an
@@ -126,9 +142,12 @@ class StagedRows:
         for name, _ in rebuilt:
             self.conn.execute(f"DROP INDEX [{name}]")
         cursor = self.conn.execute(_upsert_sql(self.table, self.columns, "temp.staged_rows"), [self.ingest_id])
+        rowcount = cursor.rowcount
+        if CUSTOM_FIELDS in self.columns:
+            self.conn.execute(_tidy_custom_fields_sql(self.table), [self.ingest_id])
         for _, definition in rebuilt:
             self.conn.execute(definition)
-        return cursor
+        return Written(rowcount)
 
     def changed_periods(self, changes: int) -> set[str] | None:
         """The months in which the write changed a row (None for a table not kept by month).

@@ -51,6 +51,9 @@ class Source:
     counter: ByteCounter
     records: Iterator[tuple[int, Record]] = iter(())
     headers: list[str] = field(default_factory=list)
+    #: The line of the header row, and the rows the reader left out (titles above it, totals, notes: `table_bounds`).
+    header_line: int = 1
+    skipped: list = field(default_factory=list)
 
     @property
     def bytes_read(self) -> int:

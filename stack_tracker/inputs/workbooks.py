@@ -15,12 +15,14 @@ from typing import Iterator
 
 from .hashing import HashedFile
 from .source_file import CHUNK, ReadError, Record, Source, open_file
+from .table_bounds import TableShape, split_header, trimmed_records
 
 
-def open_spreadsheet(path: Path, sheet: str | None) -> Source:
+def open_spreadsheet(path: Path, sheet: str | None, shape: TableShape | None = None) -> Source:
     """A spreadsheet's rows as records; formulas read as the values last saved with them.
 
     ``sheet`` is a worksheet's name; without it, the first sheet is read.
+    ``shape`` finds the table below title rows and above totals and notes (`table_bounds`).
     """
     # Imported here, not at the top: openpyxl takes about 0.2 s to import, which would
     # add some 40% to the start of every command, and only a workbook needs it.
@@ -50,8 +52,25 @@ def open_spreadsheet(path: Path, sheet: str | None) -> Source:
     # Read a second time for the formulas themselves, to tell an empty cell from
     # a formula whose value was never saved (as a script writing the file leaves it).
     formula_book = open_workbook(path, data_only=False, shared_strings=shared_strings)[0] if has_formulas else None
-    source.records = _sheet_records(source, workbook, worksheet, merged, formula_book)
+    source.records = _sheet_records(source, workbook, worksheet, merged, formula_book, shape)
     return source
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The names of a workbook's worksheets, in order (checked as safe to read, as every workbook is)."""
+    from .workbook_limits import WorkbookRefused, open_workbook  # deferred, as in open_spreadsheet
+
+    with open_file(path) as raw:
+        try:
+            workbook, _ = open_workbook(raw, data_only=True)
+        except WorkbookRefused as error:
+            raise ReadError(path.name, None, f"not read: {error}") from None
+        except Exception as error:  # openpyxl raises zipfile, KeyError and its own errors alike
+            raise ReadError(path.name, None, f"not readable as an .xlsx workbook ({type(error).__name__}: {error})") from None
+        try:
+            return [worksheet.title for worksheet in workbook.worksheets]
+        finally:
+            workbook.close()
 
 
 #: The most cells merged ranges may cover; past that a sheet is a layout, not a table.
@@ -102,11 +121,29 @@ def _column_index(letters: str) -> int:
 
 
 def _sheet_records(source: Source, workbook, worksheet, merged: dict[int, list[tuple[int, tuple[int, int]]]],
-                   formula_book) -> Iterator[tuple[int, Record]]:
-    """The rows of a sheet; a merged range's value fills each of its cells, as a person reads it."""
+                   formula_book, shape: TableShape | None) -> Iterator[tuple[int, Record]]:
+    """The rows of a sheet below its header; a merged range's value fills each of its cells, as a person reads it."""
     name = source.path.name
+    try:
+        found = split_header(_sheet_rows(source, worksheet, merged, formula_book), shape, name, source.skipped)
+        if found is None:
+            raise ReadError(name, 1, "the sheet is empty: expected a header row")
+        source.header_line, headers, rows = found
+        # A sheet is as wide as its widest row: the header ends at its last named column.
+        while headers and not headers[-1].strip():
+            headers.pop()
+        source.headers = headers
+        yield from trimmed_records(_row_records(name, headers, rows), headers, shape, source.skipped)
+    finally:
+        workbook.close()
+        if formula_book:
+            formula_book.close()
+    source.counter.bytes_read = source.size
+
+
+def _sheet_rows(source: Source, worksheet, merged: dict, formula_book) -> Iterator[tuple[int, list[str]]]:
+    """Each row of a sheet that holds anything, as text, with its row number."""
     rows_total = worksheet.max_row or 0
-    headers: list[str] | None = None
     anchors: dict[int, list[int]] = {}  # row -> the columns in it that hold a merged range's value
     for cells in merged.values():
         for _, (row, column) in cells:
@@ -114,35 +151,24 @@ def _sheet_records(source: Source, workbook, worksheet, merged: dict[int, list[t
                 anchors[row].append(column)
     values: dict[tuple[int, int], object] = {}
     formulas = formula_book[worksheet.title].iter_rows(values_only=True) if formula_book else None
-    try:
-        for row_number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
-            if rows_total:
-                source.counter.bytes_read = source.size * min(row_number, rows_total) // rows_total
-            if formulas is not None:
-                _check_saved_values(name, row_number, row, next(formulas, ()))
-            if merged:
-                row = _fill_merged(row_number, row, merged, anchors, values)
-            cells = [_cell_text(value) for value in row]
-            if not any(cell.strip() for cell in cells):
-                continue
-            if headers is None:
-                # A sheet is as wide as its widest row: the header ends at its last named column.
-                while not cells[-1].strip():
-                    cells.pop()
-                headers = cells
-                source.headers = headers
-                continue
-            if len(cells) > len(headers) and any(cell.strip() for cell in cells[len(headers):]):
-                column = next(i for i in range(len(headers), len(cells)) if cells[i].strip())
-                raise ReadError(name, row_number, f"a value in column {_column_letter(column)}, which has no header")
-            yield row_number, dict(zip(headers, cells))
-    finally:
-        workbook.close()
-        if formula_book:
-            formula_book.close()
-    if headers is None:
-        raise ReadError(name, 1, "the sheet is empty: expected a header row")
-    source.counter.bytes_read = source.size
+    for row_number, row in enumerate(worksheet.iter_rows(values_only=True), start=1):
+        if rows_total:
+            source.counter.bytes_read = source.size * min(row_number, rows_total) // rows_total
+        if formulas is not None:
+            _check_saved_values(source.path.name, row_number, row, next(formulas, ()))
+        if merged:
+            row = _fill_merged(row_number, row, merged, anchors, values)
+        cells = [_cell_text(value) for value in row]
+        if any(cell.strip() for cell in cells):
+            yield row_number, cells
+
+
+def _row_records(name: str, headers: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, Record]]:
+    for row_number, cells in rows:
+        if len(cells) > len(headers) and any(cell.strip() for cell in cells[len(headers):]):
+            column = next(i for i in range(len(headers), len(cells)) if cells[i].strip())
+            raise ReadError(name, row_number, f"a value in column {_column_letter(column)}, which has no header")
+        yield row_number, dict(zip(headers, cells))
 
 
 def _check_saved_values(name: str, row_number: int, values: tuple, formulas: tuple) -> None:
