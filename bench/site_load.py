@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
+import re
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import yaml
@@ -122,12 +121,6 @@ async def cold(port: int, path: str) -> tuple[float, int, int]:
 # ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def publish(db: Path, outdir: Path) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "stack_tracker", "publish", str(db), str(outdir)], check=True,
@@ -158,22 +151,32 @@ def targets(site: Path) -> list[tuple[str, str]]:
     return found
 
 
-def serve(site: Path, port: int) -> subprocess.Popen:
+#: What uvicorn writes once it listens: the port the kernel gave it.
+LISTENING = re.compile(r"Uvicorn running on http://[^:]+:(\d+)")
+
+
+def serve(site: Path) -> tuple[subprocess.Popen, int]:
+    """Datasette serving ``site`` on a port the kernel assigns it when it binds (``--port 0``); (process, port).
+
+    Choosing a free port first and handing it over leaves a moment in which
+    any other program on the machine (another test run's server, a client's
+    outgoing connection) may take it: Datasette then fails to start, or the
+    load is sent to somebody else's server. Binding port 0 leaves no such moment.
+    """
     process = subprocess.Popen(
-        [sys.executable, "-m", "datasette", "serve", str(site), "--host", HOST, "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "datasette", "serve", str(site), "--host", HOST, "--port", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://{HOST}:{port}/-/versions.json", timeout=2).read()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit("datasette exited before serving")
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("datasette did not start within 60 s")
+    said = []
+    for line in process.stderr:  # until it listens, or exits (end of its output)
+        said.append(line)
+        match = LISTENING.search(line)
+        if match:
+            # Keep reading what it writes, so that a full pipe never stalls it.
+            threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()
+            return process, int(match[1])
+    process.wait()
+    raise SystemExit("datasette exited before serving:\n" + "".join(said[-10:]))
 
 
 def main() -> None:
@@ -197,8 +200,7 @@ def main() -> None:
         if args.without_response_cache:
             (site / "plugins" / "response_cache.py").unlink()
             print("without the response cache")
-    port = free_port()
-    server = serve(site, port)
+    server, port = serve(site)
     rows = []
     try:
         pages = targets(site)
@@ -215,7 +217,11 @@ def main() -> None:
         baseline_again = asyncio.run(load(port, "/-/versions.json", args.requests, args.concurrency))
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a machine too busy to shut it down gracefully in time
+            server.kill()
+            server.wait()
         scratch.cleanup()
 
     limit = 3 * baseline["p95"]

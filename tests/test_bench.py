@@ -135,17 +135,21 @@ def test_refresh_benchmark_times_a_month_against_a_whole_rebuild_and_a_scan():
     assert int(re.search(r"one more month \(\d{4}-\d\d\): ([\d,]+) rows", result.stdout)[1].replace(",", "")) > 0
 
 
-def test_import_logins_benchmark_measures_the_import_against_an_orjson_baseline():
+def test_import_logins_benchmark_measures_the_import_against_duckdb_and_an_orjson_baseline():
     result = subprocess.run(
         [sys.executable, str(BENCH / "import_logins.py"), "--events", "3000", "--users", "300", "--teams", "4",
          "--tools", "20", "--months", "1"],
         capture_output=True, text=True, check=True,
     )
     measured = figures(result.stdout)
-    assert set(measured) >= {"stack-tracker import-logins:", "baseline orjson parse + count:", "ratio to the baseline:"}
-    # The import reads and parses the same lines and then writes a database: never faster than parsing alone.
-    assert measured["ratio to the baseline:"] > 1
+    assert set(measured) >= {"stack-tracker import-logins:", "baseline orjson parse + count:", "ratio to the orjson loop:",
+                             "ratio to DuckDB:"}
+    assert re.search(r"^baseline DuckDB [\d.]+, 2 threads:\s+[\d.]+ s", result.stdout, re.MULTILINE)
+    # Ratios are printed, never judged here: on a busy machine any of them may move.
+    assert all(measured[label] > 0 for label in ("ratio to DuckDB:", "ratio to the orjson loop:"))
     assert re.search(r"events/s\s+peak\s+\d+ MiB", result.stdout)
+    # The import and DuckDB counted the same (the benchmark asserts it too).
+    assert re.search(r"^same counts as DuckDB:\s+yes \([\d,]+ person-app-months, [\d,]+ sign-ins\)$", result.stdout, re.MULTILINE)
     # The log is the generator's, and the import counted its sign-ins.
     assert re.search(r"^okta\.jsonl: 3,000 events, generated in ", result.stdout, re.MULTILINE)
     assert int(re.search(r"^counted: ([\d,]+) sign-ins", result.stdout, re.MULTILINE)[1].replace(",", "")) > 1000
@@ -160,7 +164,8 @@ def test_make_bench_runs_every_script_on_one_generated_organisation(tmp_path):
         capture_output=True, text=True, check=True,
     )
     output = result.stdout
-    for title in ("generate", "ingest", "refresh", "sign-in import", "reports", "publish", "site under load"):
+    for title in ("generate", "ingest", "refresh", "sign-in import, 50 teams", "sign-in import", "reports", "publish",
+                  "site under load"):
         assert f"## {title}" in output
     assert (work / "results.txt").read_text(encoding="utf-8").strip() == output.strip()
     # The sign-in import left the enterprise database, publish the site, and the load measured its pages.

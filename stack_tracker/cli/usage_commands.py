@@ -1,5 +1,6 @@
 """The commands that count real usage: `import-logins` (identity providers' sign-in
-logs) and `import-users` (vendors' user exports). Kept apart from `commands` for its
+logs), `import-activity` (the same, rolled up in a warehouse) and `import-users`
+(vendors' user exports). Kept apart from `commands` for its
 size; `cli/__init__.py` adds them to the group."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..database import open_database
+from ..inputs.activity import import_activity as import_activity_file
 from ..inputs.logins import import_logins as import_login_files
 from ..inputs.sources import SOURCES as LOGIN_SOURCES
 from ..inputs.users_export import import_users as import_user_export
@@ -95,4 +97,40 @@ def import_users(db_path, file, tool, as_of, active_days, directory, allow_new, 
             db, file, tool=tool, as_of=as_of, active_days=active_days, directory=directory, allow_new=allow_new,
             date_format=date_format, sheet=sheet, progress=progress,
         )
+    echo_result(result, silent)
+
+
+@click.command(name="import-activity")
+@database_argument()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--directory", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Who is in which team, as for import-logins: its people are hashed with the same key to match the "
+                   "file's person keys. Keys not in it are counted in team 'unassigned'.")
+@click.option("--allow-new/--no-allow-new", default=True, show_default=True,
+              help="Record applications that match no tool as 'unreviewed' tools, and create the directory's unknown "
+                   "teams; with --no-allow-new they are errors.")
+@date_format_option
+@silent_option
+@friendly_errors
+def import_activity(db_path, file, directory, allow_new, date_format, silent):
+    """Count who uses which tool from activity rolled up in a warehouse.
+
+    For organisations whose sign-in logs live in a warehouse or data lake: the
+    warehouse rolls the logs up (DuckDB, Spark SQL or BigQuery; the queries are
+    in docs/scale.md) to one row per person key, tool and UTC day with its
+    sign-ins, and this imports that file (CSV, or Parquet with the 'scale'
+    extra). Columns: person_key (the person's user_key, computed there with
+    the same keyed hash, so raw identities never leave the warehouse), tool,
+    day, events, and optionally last_seen and log. The rows are counted as
+    import-logins counts a log: the same tables, the same rules, one
+    transaction per file; importing a file again changes nothing.
+
+    \b
+        stack-tracker import-activity stack.db activity-2024-03.parquet --directory people.csv
+        stack-tracker import-activity stack.db activity.csv --no-allow-new
+    """
+    db = open_database(db_path, must_exist=True)
+    with progress_bar(file.name, silent, 1000) as progress:
+        result = import_activity_file(db, file, directory=directory, allow_new=allow_new, date_format=date_format,
+                                      progress=progress)
     echo_result(result, silent)

@@ -14,13 +14,10 @@ most `FLUSH_EVERY` (tool, person, day) keys, appended to a temporary table
 when it fills; at the end of the file SQLite adds the rows up in one sort, and
 the file's totals go to the database in a few INSERT … SELECT statements.
 
-It is also fast: ten million Okta events (13 GB) import in 1.7 times the
-time it takes only to read the file and parse every line with orjson
-(``bench/import_logins.py``). The lines are read as bytes, a line that
-cannot be a sign-in is passed over undecoded (`sources.layouts.json_lines`), each
-person is pseudonymised and each application resolved once per file, the
-file is hashed on a helper thread (`hashing.SideHash`), and the database
-work is a handful of statements over rows already in key order.
+Fast too (``bench/import_logins.py``): lines are read as bytes, one that cannot be
+a sign-in passed over undecoded (`sources.layouts.json_lines`); each person is
+pseudonymised and each application resolved once per file, the file hashed on a
+helper thread (`hashing.SideHash`); the database work is a few statements in key order.
 
 The rule when files overlap. Days are counted per log of sign-ins
 (`sources.SIGN_INS`, or Entra's `sources.NON_INTERACTIVE`, which the admin
@@ -47,7 +44,7 @@ the day they left: accounts still open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sqlite3
 from pathlib import Path
 from typing import Callable
 
@@ -57,7 +54,8 @@ from .. import normalise as n
 from ..errors import StackTrackerError
 from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .catalog import ApplicationResolver
-from .directory import UNASSIGNED, Directory, created_names, load_directory, summary_of_people
+from .directory import UNASSIGNED, Directory, created_names, load_directory
+from .login_summary import LoginsResult, nothing_counted
 from .readers import ReadError
 from .runs import ChangeCounts, counted_changes, date_window, logged_run
 from .sources import SIGN_INS, SOURCES, LogFile, reader
@@ -67,57 +65,6 @@ FLUSH_EVERY = 100_000
 CACHE_LIMIT = 100_000
 PROGRESS_EVERY = 50_000
 KIND = "logins"
-
-
-@dataclass
-class LoginsResult:
-    """What one file's import read, counted and changed."""
-
-    file: str
-    source: str
-    ingest_id: int | None = None
-    sign_ins: int = 0
-    non_interactive: int = 0
-    outside_window: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-    people: int = 0
-    unassigned_people: int = 0
-    tools: int = 0
-    after_leaving: int = 0  # sign-ins after the day the person left, per the directory
-    leavers_signed_in: int = 0
-    first_period: str | None = None
-    last_period: str | None = None
-    inserted: int = 0
-    updated: int = 0
-    created: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def rows_written(self) -> int:
-        return self.inserted + self.updated
-
-    def summary(self) -> str:
-        """A few lines for people: what was counted, left out and changed."""
-        months = f"{self.first_period} to {self.last_period}" if self.first_period != self.last_period else self.first_period
-        lines = [
-            f"{self.file}: {self.sign_ins:,} successful sign-ins"
-            + (f" ({self.non_interactive:,} non-interactive)" if self.non_interactive else "")
-            + f" by {self.people:,} "
-            f"{'person' if self.people == 1 else 'people'} to {self.tools:,} tool{'s' if self.tools != 1 else ''}"
-            + (f", {months}" if self.first_period else "")
-            + f"; wrote {self.rows_written:,} person-months ({self.inserted:,} new, {self.updated:,} updated)"
-        ]
-        left_out = [f"{count:,} {reason}" for reason, count in sorted(self.skipped.items()) if count]
-        if self.outside_window:
-            left_out.append(f"{self.outside_window:,} sign-ins outside --since/--until")
-        if left_out:
-            lines.append("  not counted: " + ", ".join(left_out))
-        if self.after_leaving:
-            lines.append(f"  {self.after_leaving:,} sign-in{'s' if self.after_leaving != 1 else ''} by "
-                         f"{self.leavers_signed_in:,} {'person' if self.leavers_signed_in == 1 else 'people'} "
-                         "after they left: their accounts are still open")
-        lines += summary_of_people(self.unassigned_people, self.created)
-        return "\n".join(lines)
 
 
 def import_logins(
@@ -191,31 +138,6 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
             return result
     finally:
         _drop_temporary_tables(db)
-
-
-#: Why a file may have had every record left out, by the reason most of them were.
-_LIKELY_CAUSES = {
-    "other events": "the file holds none of the sign-in events this source writes: is --source {source} right for it?",
-    "failed sign-ins": "every sign-in in the file failed",
-    "failed or interrupted sign-ins": "every sign-in in the file failed",
-    "sign-ins without a user": "no record names a person: are these service accounts' sign-ins, or a log exported "
-                               "in a shape stack-tracker does not read?",
-    "sign-ins outside --since/--until": "check --since and --until",
-}
-
-
-def nothing_counted(result: LoginsResult) -> list[str]:
-    """A warning for a file of which no sign-in was counted, naming the likely cause: never a quiet zero."""
-    if result.sign_ins:
-        return []
-    reasons = {**result.skipped, "sign-ins outside --since/--until": result.outside_window}
-    left_out = sum(reasons.values())
-    if not left_out:
-        return [f"{result.file}: no sign-in was counted: the file holds no records; is it the right file?"]
-    reason, count = max(reasons.items(), key=lambda item: item[1])
-    cause = _LIKELY_CAUSES.get(reason, "is --source {source} right for this file?").format(source=result.source)
-    return [f"{result.file}: no sign-in was counted: all {left_out:,} records were left out, "
-            f"{'all' if count == left_out else f'{count:,}'} of them as {reason}: {cause}"]
 
 
 def _read(log: LogFile, source: str, key: PseudonymKey, directory: Directory, applications: ApplicationResolver,
@@ -304,6 +226,7 @@ class _Rollup:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
         self.counts: dict[tuple[str, int, str, str], tuple[int, str]] = {}  # (tool, person, day, log) -> (events, last_seen)
+        self.people: dict[int, tuple[str, str]] = {}  # person -> (user_key, team), until written with the counts
         _drop_temporary_tables(db)
         db.execute("create temp table login_people (person integer primary key, user_key text not null, team text not null)")
         db.execute("create temp table login_events (tool text, person integer, day text, log text, events integer, last_seen text)")
@@ -311,15 +234,27 @@ class _Rollup:
     def person(self, user_key: str, team: str) -> int:
         """The number that stands for ``user_key`` (in ``team``) in the roll-up."""
         number = int(user_key[:16], 16) - (1 << 63)  # order-preserving, into SQLite's signed 64 bits
-        # A person with two teams (listed twice in the directory) keeps the same one whatever the order of the log.
-        self.db.execute(
-            "insert into temp.login_people values (?, ?, ?) on conflict (person) do update set team = max(team, excluded.team)",
-            [number, user_key, team],
-        )
-        stored = self.db.execute("select user_key from temp.login_people where person = ?", [number]).fetchone()[0]
-        if stored != user_key:  # two people whose keys share 64 bits: about one chance in 10^10 for 100,000 people
-            raise StackTrackerError("two people's user_keys begin alike; this import cannot tell them apart")
+        held = self.people.get(number)
+        if held is None:
+            self.people[number] = (user_key, team)
+        elif held[0] != user_key:  # two people whose keys share 64 bits: about one chance in 10^10 for 100,000 people
+            raise StackTrackerError(_ALIKE)
+        elif team > held[1]:  # a person listed in two teams keeps the same one whatever the order of the log
+            self.people[number] = (user_key, team)
         return number
+
+    def _write_people(self) -> None:
+        """Write the people numbered since the last flush, in one statement (a key met before keeps its number, its
+        team the greater); a number already standing for another key is refused (user_key cannot become null)."""
+        try:
+            self.db.conn.executemany(
+                "insert into temp.login_people values (?, ?, ?) on conflict (person) do update set team = "
+                "max(team, excluded.team), user_key = iif(user_key = excluded.user_key, user_key, null)",
+                [(number, *held) for number, held in self.people.items()],
+            )
+        except sqlite3.IntegrityError:
+            raise StackTrackerError(_ALIKE) from None
+        self.people.clear()
 
     def add(self, tool: str, person: int, day: str, in_log: str, time: str) -> None:
         """Count one sign-in."""
@@ -333,13 +268,25 @@ class _Rollup:
             # Tuples of numbers and text, not lists: the garbage collector need not walk them.
             self.counts[key] = (counted[0] + 1, time if time > counted[1] else counted[1])
 
+    def count(self, tool: str, person: int, day: str, in_log: str, events: int, last_seen: str) -> None:
+        """Count ``events`` sign-ins at once: a day's count rolled up upstream (`inputs.activity`)."""
+        key = (tool, person, day, in_log)
+        counted = self.counts.get(key)
+        self.counts[key] = (events, last_seen) if counted is None else (counted[0] + events, max(last_seen, counted[1]))
+        if counted is None and len(self.counts) >= FLUSH_EVERY:
+            self.flush()
+
     def flush(self) -> None:
         """Append the counts so far to ``temp.login_events`` (unsorted: `_write` sorts them all once)."""
+        self._write_people()
         if self.counts:
             self.db.conn.executemany(
                 "insert into temp.login_events values (?, ?, ?, ?, ?, ?)", [key + counted for key, counted in self.counts.items()]
             )
             self.counts.clear()
+
+
+_ALIKE = "two people's user_keys begin alike; this import cannot tell them apart"
 
 
 def _drop_temporary_tables(db: sqlite_utils.Database) -> None:
@@ -501,3 +448,7 @@ def derive_usage(db: sqlite_utils.Database, ingest_id: int, scope: str) -> None:
         """
     )
     execute("drop table temp.usage_scope")
+
+
+#: What `inputs.activity` shares with this importer: the roll-up, its write, its clean-up.
+Rollup, write_rollup, drop_temporary_tables = _Rollup, _write, _drop_temporary_tables

@@ -35,8 +35,12 @@ costed as (
 team_weights as (
   select costed.tool, usage.team,
     case params.basis when 'active' then coalesce(usage.active_users, 0) else coalesce(usage.seats, 0) end as weight
-  from costed cross join params
-  join usage_effective as usage on usage.tool = costed.tool and usage.period = params.period
+  -- The month's rows first, each tool's cost looked up: driven from the tools, SQLite would
+  -- read the whole month once per tool (the table's key leads with the period, not the tool).
+  from params
+  cross join usage_effective as usage
+  join costed on costed.tool = usage.tool
+  where usage.period = params.period
 ),
 totals as (
   select costed.tool, coalesce(sum(team_weights.weight), 0) as assigned
