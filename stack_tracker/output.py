@@ -77,16 +77,21 @@ def render(rows: list[dict], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_output(path: Path, text: str, *, db_path: Path) -> None:
-    """Write ``text`` to ``path``, never over the database or its files, and never half a file."""
-    path = Path(path)
+def refuse_database_files(path: Path, *, db_path: Path) -> None:
+    """Raise if ``path`` is the database or one of its files (its key, its journal): output never goes there."""
     for own in database_files(db_path):
-        if path.resolve() == own.resolve():
+        if Path(path).resolve() == own.resolve():
             raise StackTrackerError(f"{path} is {'the database' if own == Path(db_path) else 'a file of the database'}"
                                     f" {Path(db_path).name}: give the output another name")
+
+
+def write_output(path: Path, text: str | bytes, *, db_path: Path) -> None:
+    """Write ``text`` (or bytes: an image) to ``path``, never over the database or its files, and never half a file."""
+    path = Path(path)
+    refuse_database_files(path, db_path=db_path)
     descriptor, scratch = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        with (os.fdopen(descriptor, "wb") if isinstance(text, bytes) else os.fdopen(descriptor, "w", encoding="utf-8")) as file:
             file.write(text)
         os.replace(scratch, path)
     finally:

@@ -18,7 +18,7 @@ LAYERS = [
     {"database"},
     {"inputs", "reports"},
     {"site"},
-    {"maintenance", "demo", "output", "generate", "renewal_calendar", "reminders"},
+    {"maintenance", "demo", "output", "generate", "renewal_calendar", "reminders", "stack_map"},
     {"cli", "__main__"},
 ]
 #: Layers side by side that must not know each other: the reports read the database, never the importers' code.

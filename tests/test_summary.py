@@ -75,7 +75,7 @@ def test_html_summary_is_self_contained(sample_db, tmp_path):
     assert html.startswith("<!DOCTYPE html>") and "<style>" in html
     assert "<script" not in html
     assert not re.search(r"""(src|href)=["']?https?:""", html)
-    assert html.count("<svg") == 2 and "<polyline" in html
+    assert html.count("<svg") == 3 and "<polyline" in html  # two charts and the stack map
     assert "seat utilisation: 612 active users on 765 seats" in html
     assert "capability utilisation: 49 of the 56 capabilities paid for" in html
     assert "Adobe Creative Cloud</strong> renews 2026-12-15" in html

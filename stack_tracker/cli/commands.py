@@ -26,6 +26,7 @@ from ..reports.registry import REPORTS, answer_report
 from ..reports.summary import FORMATS as SUMMARY_FORMATS, summary as render_summary
 from ..site.publish import PLATFORMS, deploy, deploy_command, deploy_database, publish as publish_site, shell_command
 from ..site.serve import serve as serve_site
+from ..stack_map import summary_stack_map
 from .options import (
     database_argument,
     date_format_option,
@@ -251,14 +252,16 @@ def summary(db_path, team, period, as_of, fmt, output):
     the top findings of each report with what to do (savings count each tool
     once), money found (software paid outside the inventory or twice, seats
     to take back), and the tools in use. The HTML is self-contained, to email
-    or print.
+    or print, with the stack map drawn in it; a Markdown file written with -o
+    links to the map's PNG, written beside it as NAME-stack-map.png.
 
     \b
         stack-tracker summary stack.db
         stack-tracker summary stack.db --team "Field Marketing" --format html -o field.html
     """
     db = open_database(db_path, must_exist=True)
-    text = render_summary(db, team=team, period=period, as_of=as_of, fmt=fmt)
+    stack_map = summary_stack_map(db, fmt=fmt, output=output, db_path=db_path, team=team, period=period)
+    text = render_summary(db, team=team, period=period, as_of=as_of, fmt=fmt, stack_map=stack_map)
     if output:
         write_output(output, text, db_path=db_path)
         click.echo(f"Wrote {output}", err=True)

@@ -32,21 +32,17 @@ Example::
 from __future__ import annotations
 
 import functools
-import re
-import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping
 
 import sqlite_utils
 
 from .. import normalise as n
-from ..database import ensure_schema
 from ..database.names import NAMED_TABLES, slug_for
 from ..errors import StackTrackerError
 from .choices import unknown_choice, with_choices, with_team_names
-
-SQL_DIR = Path(__file__).with_name("sql")
+# SQL_DIR and sql_parameters are read from here by the tests and the benchmarks.
+from .sql_text import SQL_DIR, read_report_sql, report_columns, sql_parameters  # noqa: F401
 
 
 class ReportError(StackTrackerError):
@@ -54,7 +50,7 @@ class ReportError(StackTrackerError):
 
 
 def _sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return read_report_sql(name)
 
 
 #: Columns that hold a slug, and the table that names it. Beside each, every
@@ -72,28 +68,6 @@ NAMED_COLUMNS = {
 }
 #: Columns that hold a list of slugs (a JSON array, or joined by ``, ``), and the table that names them.
 NAMED_LISTS = {"shared_capabilities": "capabilities", "takeover_tools": "tools", "paying_teams": "teams"}
-
-
-@functools.cache
-def _empty_schema() -> str:
-    """This version's schema as one script: tables, views and triggers, in the order they were made."""
-    db = sqlite_utils.Database(memory=True)
-    try:
-        ensure_schema(db)
-        return ";\n".join(row[0] for row in db.execute("select sql from sqlite_master where sql is not null order by rowid"))
-    finally:
-        db.close()
-
-
-def report_columns(sql: str) -> list[str]:
-    """The columns a report's SQL returns, in order, read from an empty database of this version's shape."""
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.executescript(_empty_schema())
-        blank = {name: "" for name in sql_parameters(sql)}
-        return [column[0] for column in conn.execute(f"select * from (\n{sql}\n) limit 0", blank).description]
-    finally:
-        conn.close()
 
 
 def with_names(sql: str, columns: list[str]) -> str:
@@ -391,6 +365,19 @@ REPORTS: dict[str, Report] = {
                parameters={"as_of": None, "team": None, "idle_days": "30"},
                description="Per tool and plan tier, from vendors' user exports and the tiers file: seats, active holders, idle "
                            "seats and their cost a year, and idle holders above the cheapest tier, with what moving them saves."),
+        Report(
+            name="stack-map",
+            title="The stack on one page",
+            description=(
+                "One row per tool in the inventory on the as-of day, as the stack map draws it: the category of its "
+                "main capability, its owner, its annual cost, its utilisation band (low under 40%, medium under 70%, "
+                "high), and its marks: a cut candidate, shelfware, shadow IT, a deadline within the renewal window."
+            ),
+            sql=_sql("stack_map"),
+            parameters={"period": None, "team": None, "as_of": None, "change_periods": "3", "growth_threshold": "0.1",
+                        "shelfware_periods": "3", "renewal_window_days": "90", "utilization_floor": "0.8",
+                        "seat_headroom": "0.1"},
+        ),
     )
 }
 
@@ -509,11 +496,3 @@ def canned_queries() -> dict[str, dict[str, str]]:
         for report in REPORTS.values()
     }
 
-
-def sql_parameters(sql: str) -> list[str]:
-    """The named parameters a SQL text uses, found the way Datasette finds them."""
-    sql = re.sub(r"--.*", "", sql)
-    sql = re.sub(r"/\*.*?\*/", "", sql, flags=re.DOTALL)
-    sql = re.sub(r"'(?:''|[^'])*'", "", sql)
-    sql = re.sub(r'"(?:""|[^"])*"', "", sql)
-    return list(dict.fromkeys(re.findall(r":(\w+)", sql)))

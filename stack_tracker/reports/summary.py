@@ -204,6 +204,9 @@ def markdown_text(value: object) -> str:
 
 
 def summary(db: sqlite_utils.Database, *, team: str | None = None, period: str | None = None,
-            as_of: str | None = None, fmt: str = "markdown") -> str:
-    """The adoption summary for the organisation, or for one team."""
-    return render(summary_context(db, team=team, period=period, as_of=as_of), fmt)
+            as_of: str | None = None, fmt: str = "markdown", stack_map: str | None = None) -> str:
+    """The adoption summary for the organisation, or for one team; with ``stack_map``, the stack map
+    drawn by the caller (the SVG itself for HTML, the name of its image file for Markdown)."""
+    context = summary_context(db, team=team, period=period, as_of=as_of)
+    context["stack_map"] = Markup(stack_map) if stack_map and fmt == "html" else stack_map
+    return render(context, fmt)
