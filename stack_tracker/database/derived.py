@@ -217,7 +217,7 @@ MONTHLY_TABLES: frozenset[str] = frozenset({
 #: Views the reports share, from ``sql/views/<view>.sql``.
 #: In dependency order: a view is created after the views it reads.
 REPORT_VIEWS: tuple[str, ...] = ("integration_flows", "spellings", "base_currency", "rates_in_force", "tool_costs",
-                                  "spend_rates")
+                                  "spend_rates", "tool_values_in_force")
 
 _SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "FLOAT"}
 

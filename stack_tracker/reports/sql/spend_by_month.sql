@@ -22,41 +22,17 @@ grid as (
   select months.period, date(months.period || '-01', '+1 month', '-1 day') as month_end, tools.slug as tool
   from months cross join tools
 ),
-fields(field) as (values ('status'), ('annual_cost'), ('currency')),
-points as (
-  -- The change in force at the month's end, and the next one after it.
-  select grid.period, grid.month_end, grid.tool, fields.field,
-    (select max(changed_on) from tool_history as history
-     where history.tool = grid.tool and history.field = fields.field and history.changed_on <= grid.month_end) as last_change,
-    (select min(changed_on) from tool_history as history
-     where history.tool = grid.tool and history.field = fields.field and history.changed_on > grid.month_end) as next_change
-  from grid cross join fields
-),
-values_at as (
-  select points.period, points.month_end, points.tool, points.field,
-    case
-      when last_change is not null then (select new_value from tool_history as history
-        where history.tool = points.tool and history.field = points.field and history.changed_on = last_change)
-      -- Before the first recorded change, the value it changed from: none for a tool not yet added, unless
-      -- its contract had started by then (an inventory loaded today of contracts signed last year).
-      when next_change is not null then (
-        select case when history.old_value is null and tools.contract_start <= points.month_end
-                    then history.new_value else history.old_value end
-        from tool_history as history join tools on tools.slug = history.tool
-        where history.tool = points.tool and history.field = points.field and history.changed_on = next_change)
-      else (select case points.field when 'status' then status when 'annual_cost' then annual_cost else currency end
-            from tools where slug = points.tool)
-    end as value
-  from points
-),
+-- What each tool was at each month's end (view tool_values_in_force: the inventory's history).
 in_force as (
-  select period, tool,
-    max(month_end) as month_end,
-    max(case field when 'status' then value end) as status,
-    max(case field when 'annual_cost' then cast(value as real) end) as annual_cost,
-    upper(coalesce(max(case field when 'currency' then value end), (select currency from base_currency))) as currency
-  from values_at
-  group by period, tool
+  select grid.period, grid.tool,
+    max(grid.month_end) as month_end,
+    max(case held.field when 'status' then held.value end) as status,
+    max(case held.field when 'annual_cost' then cast(held.value as real) end) as annual_cost,
+    upper(coalesce(max(case held.field when 'currency' then held.value end), (select currency from base_currency))) as currency
+  from grid
+  join tool_values_in_force as held
+    on held.tool = grid.tool and grid.month_end >= held.valid_from and grid.month_end < held.valid_until
+  group by grid.period, grid.tool
 ),
 -- Each month's costs in the base currency, at the rate in force on its last day.
 converted as (

@@ -11,10 +11,8 @@
 -- in its place, run with the same parameters): utilisation from adoption,
 -- shelfware and shadow IT from gaps, deadlines from renewals, cut candidates
 -- from consolidation. What a tool was on a past day (its status, cost and
--- currency) is read from the inventory's history by the rule spend-by-month
--- follows: the change in force on the day; before a tool's first recorded
--- change, the value it changed from (none for a tool not yet added, unless its
--- contract had started); with no history, the present value. A tool not yet
+-- currency) is read from the inventory's history through the view
+-- tool_values_in_force, as spend-by-month reads it. A tool not yet
 -- added but used or paid for in the month shows as not reviewed. With a team: the tools it
 -- owns or uses in the month.
 with params as (
@@ -29,37 +27,16 @@ adoption as (select * from ({report:adoption})),
 gaps as (select * from ({report:gaps})),
 renewals as (select * from ({report:renewals})),
 consolidation as (select * from ({report:consolidation})),
-fields(field) as (values ('status'), ('annual_cost'), ('currency')),
-points as (
-  select tools.slug as tool, fields.field, params.as_of,
-    (select max(changed_on) from tool_history as history
-     where history.tool = tools.slug and history.field = fields.field and history.changed_on <= params.as_of) as last_change,
-    (select min(changed_on) from tool_history as history
-     where history.tool = tools.slug and history.field = fields.field and history.changed_on > params.as_of) as next_change
-  from tools cross join fields cross join params
-),
-values_at as (
-  select points.tool, points.field,
-    case
-      when last_change is not null then (select new_value from tool_history as history
-        where history.tool = points.tool and history.field = points.field and history.changed_on = last_change)
-      when next_change is not null then (
-        select case when history.old_value is null and tools.contract_start <= points.as_of
-                    then history.new_value else history.old_value end
-        from tool_history as history join tools on tools.slug = history.tool
-        where history.tool = points.tool and history.field = points.field and history.changed_on = next_change)
-      else (select case points.field when 'status' then status when 'annual_cost' then annual_cost else currency end
-            from tools where slug = points.tool)
-    end as value
-  from points
-),
+-- What each tool was on the day (view tool_values_in_force: the inventory's history).
 in_force as (
-  select tool,
-    max(case field when 'status' then value end) as status,
-    max(case field when 'annual_cost' then cast(value as real) end) as annual_cost,
-    upper(coalesce(max(case field when 'currency' then value end), (select currency from base_currency))) as currency
-  from values_at
-  group by tool
+  select held.tool,
+    max(case held.field when 'status' then held.value end) as status,
+    max(case held.field when 'annual_cost' then cast(held.value as real) end) as annual_cost,
+    upper(coalesce(max(case held.field when 'currency' then held.value end), (select currency from base_currency))) as currency
+  from tool_values_in_force as held
+  cross join params
+  where params.as_of >= held.valid_from and params.as_of < held.valid_until
+  group by held.tool
 ),
 -- The category of each tool's main capability: a stated one before a catalog guess, then by name.
 main_capability as (
