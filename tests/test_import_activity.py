@@ -92,7 +92,7 @@ def test_the_duckdb_roll_up_of_the_okta_fixture_imports_as_the_log_does(org_db, 
     rolled = roll_up(LOGINS / "okta-system-log.jsonl", tmp_path / "activity.csv")
     imported = run("import-activity", other, rolled, "--directory", LOGINS / "directory.csv").output
     assert "activity.csv: 7 successful sign-ins by 4 people to 3 tools, 2024-03 to 2024-04; wrote 6 person-months" in imported
-    assert "created 1 unreviewed tools" in imported and "created 1 unreviewed tools" in logged
+    assert "created 1 unreviewed tool" in imported and "created 1 unreviewed tool" in logged
     assert contents(other) == contents(org_db)
     # Importing the file again changes nothing.
     again = run("import-activity", other, rolled, "--directory", LOGINS / "directory.csv").output

@@ -327,7 +327,7 @@ def test_a_directory_creates_only_the_teams_someone_was_counted_in(org_db, tmp_p
     result = run("import-logins", org_db, LOGINS / "okta-system-log.json", "--source", "okta", "--directory", people)
     teams = {row["slug"] for row in rows(org_db, "select slug from teams")}
     assert "lifecycle" in teams and "events" not in teams
-    assert "created " in result.output and "1 teams" in result.output
+    assert "created " in result.output and "1 team" in result.output and "1 teams" not in result.output
     assert {row[3] for row in activity(org_db) if row[1] == "jane"} == {"lifecycle"}
 
 

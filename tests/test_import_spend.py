@@ -153,7 +153,7 @@ def test_what_is_left_out_is_counted_and_said(spend_db):
         "  left out, not software: 2 transactions, e.g. DELTA AIR LINES, STARBUCKS STORE",
         "  left out, a marketplace or app store, naming no product: 1 transaction, e.g. AMZN MKTP US",
         "  1 person not in the directory counted in team unassigned",
-        "  created 1 unreviewed tools",
+        "  created 1 unreviewed tool",
         # 8 lines: one declined, one Uber ride; six counted, two of them Zoom (a payment and its refund).
         "brex-2024-03.csv (Brex): 8 transactions; counted 6 on 5 tools, 2024-03; wrote 5 spend rows (5 new, 0 updated)",
         "  Acme Analytics: 1 transaction, 45.00 USD (new, unreviewed: the export's category says software)",

@@ -167,7 +167,7 @@ def test_salesforce_user_object_with_api_field_names(org_db, export):
         "wrote 2 team rows for 2024-03 (2 new, 0 updated)\n"
         "  1 deactivated user holds no seat\n"
         "  2 users without a paid licence hold no seat\n"
-        "  created 1 aliases\n"
+        "  created 1 alias\n"
     )
     assert vendor_usage(org_db, "salesforce-sales-cloud") == SALESFORCE_API_FIGURES
     assert rows(org_db, "select kind, file, status, rows_read, rows_written from ingests order by id desc limit 1") == [

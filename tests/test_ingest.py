@@ -102,7 +102,7 @@ def test_unknown_tool_is_an_error_naming_it_and_its_line(org_db, tmp_path):
 def test_allow_new_records_unknown_tools_as_unreviewed(org_db, tmp_path):
     usage = write(tmp_path / "usage.csv", "team,tool,period,mau\nDemand Gen,Canva,2026-01,3\nNew Team,Canva,2026-01,2\n")
     result = run("ingest", org_db, "usage", usage, "--allow-new")
-    assert "created 1 tools, 1 teams" in result.output
+    assert "created 1 tool, 1 team" in result.output
     assert rows(org_db, "select slug, name, status from tools where slug = 'canva'") == [{"slug": "canva", "name": "Canva", "status": "unreviewed"}]
     assert rows(org_db, "select slug, name from teams where slug = 'new-team'") == [{"slug": "new-team", "name": "New Team"}]
     assert rows(org_db, "select count(*) as n from usage where tool = 'canva'") == [{"n": 2}]
@@ -201,7 +201,7 @@ def test_dry_run_writes_nothing_and_says_what_would_change(org_db, tmp_path):
     usage = write(tmp_path / "usage.csv", "team,tool,period,mau\nDemand Gen,HubSpot Marketing Hub,2026-01,5\nDemand Gen,Canva,2026-01,2\n")
     before = content_hash(org_db)
     result = run("ingest", org_db, "usage", usage, "--dry-run", "--allow-new")
-    assert "read 2 usage rows, would write 2 (2 new, 0 updated, 0 unchanged); would create 1 tools" in result.output
+    assert "read 2 usage rows, would write 2 (2 new, 0 updated, 0 unchanged); would create 1 tool" in result.output
     assert content_hash(org_db) == before
 
 
@@ -433,7 +433,7 @@ def test_names_in_every_script_are_accepted_with_readable_slugs(db_path, tmp_pat
 def test_a_name_in_composed_and_decomposed_form_is_one_name(org_db, tmp_path):
     composed, decomposed = "Caf\u00e9", "Cafe\u0301"
     result = run("ingest", org_db, "tools", write(tmp_path / "tools.csv", f"tool\n{composed}\n{decomposed}\n"))
-    assert "read 2 tools rows, wrote 1 (1 new, 0 updated, 1 unchanged); created 1 aliases" in result.output
+    assert "read 2 tools rows, wrote 1 (1 new, 0 updated, 1 unchanged); created 1 alias" in result.output
     assert rows(org_db, "select slug, name from tools where slug = 'cafe'") == [{"slug": "cafe", "name": composed}]
     assert rows(org_db, "select alias from tool_aliases where tool = 'cafe'") == [{"alias": composed}]
     # A new tool and team met in a usage file, in both forms: created once, and said so.
@@ -444,13 +444,13 @@ def test_a_name_in_composed_and_decomposed_form_is_one_name(org_db, tmp_path):
         f"{composed} Crew,{composed} Studio,2026-02,4\n",
     )
     result = run("ingest", org_db, "usage", usage, "--allow-new")
-    assert "wrote 2 (2 new, 0 updated, 0 unchanged); created 1 tools, 1 teams, 1 aliases" in result.output
+    assert "wrote 2 (2 new, 0 updated, 0 unchanged); created 1 tool, 1 team, 1 alias" in result.output
     assert rows(org_db, "select slug, name from tools where status = 'unreviewed'") == [{"slug": "cafe-studio", "name": "Café Studio"}]
     assert rows(org_db, "select slug, name from teams where slug = 'cafe-crew'") == [{"slug": "cafe-crew", "name": "Café Crew"}]
     # Another spelling with the same slug is the tool already made, not a second one counted.
     usage = write(tmp_path / "more.csv", "team,tool,period,mau\nMarketing,Cafe-Studio,2026-03,1\nCafe Crew!,Cafe-Studio,2026-04,1\n")
     result = run("ingest", org_db, "usage", usage, "--allow-new")
-    assert "created 1 aliases" in result.output and "tools" not in result.output.split("created")[1]
+    assert "created 1 alias" in result.output and "tools" not in result.output.split("created")[1]
     assert rows(org_db, "select count(*) as n from tools where status = 'unreviewed'") == [{"n": 1}]
 
 
@@ -520,7 +520,7 @@ def test_an_aliases_file_counts_its_own_rows_and_the_spellings_it_records_apart(
     # and counted as created, not among the file's rows (which once made "-1 updated").
     aliases = write(tmp_path / "aliases.csv", "Alias,Tool\nHubSpot,HubSpot Marketing Hub\nSFDC,salesforce-sales-cloud\n")
     result = run("ingest", org_db, "aliases", aliases)
-    assert "read 2 aliases rows, wrote 2 (2 new, 0 updated, 0 unchanged); created 1 aliases" in result.output
+    assert "read 2 aliases rows, wrote 2 (2 new, 0 updated, 0 unchanged); created 1 alias" in result.output
     assert {row["alias"] for row in rows(org_db, "select alias from tool_aliases where tool = 'salesforce-sales-cloud'")} >= {
         "SFDC", "salesforce-sales-cloud"}
     assert "wrote 0 (0 new, 0 updated, 2 unchanged)" in run("ingest", org_db, "aliases", aliases).output

@@ -175,6 +175,17 @@ class NewNames:
         return len(teams)
 
 
+#: What an import may create, each in the plural its summary counts it by, with its singular.
+_CREATED_ONE = {"tools": "tool", "unreviewed tools": "unreviewed tool", "teams": "team", "aliases": "alias",
+                "capabilities from the catalog": "capability from the catalog"}
+
+
+def created_text(created: dict[str, int]) -> str:
+    """What an import created, as its summary says it: ``1 unreviewed tool, 5 aliases`` (empty: nothing)."""
+    return ", ".join(f"{count} {_CREATED_ONE.get(what, what) if count == 1 else what}"
+                     for what, count in created.items() if count)
+
+
 def new_slug(name: str) -> str:
     """The slug a new team or tool gets from its name; a name without a letter or digit can't have one."""
     slug = n.slugify(name)

@@ -32,7 +32,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .. import normalise as n
-from ..database.names import NewNames, Resolver
+from ..database.names import NewNames, Resolver, created_text
 from ..privacy import PseudonymKey, normalise_identifier
 from . import kinds as k
 from .catalog import ApplicationResolver
@@ -132,9 +132,9 @@ def summary_of_people(unassigned_people: int, created: dict[str, int]) -> list[s
             f"  {unassigned_people:,} {'person' if unassigned_people == 1 else 'people'} not in the "
             f"directory counted in team {UNASSIGNED}"
         )
-    made = [f"{count} {what}" for what, count in created.items() if count]
+    made = created_text(created)
     if made:
-        lines.append("  created " + ", ".join(made))
+        lines.append(f"  created {made}")
     return lines
 
 

@@ -19,6 +19,7 @@ from typing import Callable
 import sqlite_utils
 
 from .. import normalise as n
+from ..database.names import created_text
 from ..database.settings import base_currency
 from ..errors import StackTrackerError
 from . import kinds as k
@@ -61,9 +62,9 @@ class IngestResult:
             f"{self.file}: read {self.rows_read} {self.kind} rows, {verb} {self.rows_written} "
             f"({self.inserted} new, {self.updated} updated, {self.unchanged} unchanged)"
         )
-        made = [f"{count} {what}" for what, count in self.created.items() if count]
+        made = created_text(self.created)
         if made:
-            text += f"; {'would create' if self.dry_run else 'created'} " + ", ".join(made)
+            text += f"; {'would create' if self.dry_run else 'created'} {made}"
         return "\n".join([text, *self.notes])
 
 
