@@ -59,10 +59,12 @@ class StackMap:
 
 
 def draw_stack_map(db: sqlite_utils.Database, *, team: str | None = None, period: str | None = None,
-                   as_of: str | None = None, by: str = "category", integrations: bool = False) -> StackMap:
+                   as_of: str | None = None, by: str = "category", integrations: bool = False,
+                   params: dict[str, str] | None = None) -> StackMap:
     """The stack map of the inventory on ``as_of`` (default: today), with the usage of ``period`` (default:
     the latest month with data on or before ``as_of``'s month), for one team or all, grouped ``by`` category
-    or team; with ``integrations``, a line for each integration between two tools on it."""
+    or team; with ``integrations``, a line for each integration between two tools on it; ``params``, the
+    report's thresholds (``low_utilization``, ``high_utilization`` …)."""
     if by not in GROUPINGS:
         raise StackTrackerError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
     if as_of:
@@ -73,7 +75,8 @@ def draw_stack_map(db: sqlite_utils.Database, *, team: str | None = None, period
     team_name = None
     if team:
         team_name = db.execute("select name from teams where slug = ?", [slug_for(db, "team", team)]).fetchone()[0]
-    rows = run_report(db, MAP_REPORT, team=team, as_of=as_of, period=period or usage_period(db.conn, as_of) or None)
+    rows = run_report(db, MAP_REPORT, team=team, as_of=as_of, period=period or usage_period(db.conn, as_of) or None,
+                      params=params)
     day = as_of or (rows[0]["as_of"] if rows else None)
     title = "Marketing technology stack" + (f": {team_name}" if team_name else "") + (f" on {day}" if day else "")
     subtitle = map_subtitle(rows, by=by, team_name=team_name, as_of=day, period=rows[0]["period"] if rows else period)

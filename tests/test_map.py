@@ -154,6 +154,23 @@ def test_the_report_gives_each_tool_its_group_cost_band_and_marks(org):
     assert found[hostile]["tool_name"] == HOSTILE and found["loomy"]["status"] == "unreviewed"
 
 
+def test_the_colour_bands_are_thresholds_the_map_and_its_legend_share(org, tmp_path):
+    # Alpha CRM 9 of 10, Beta Mail 5 of 10, the hostile tool 1 of 2: with bands at 60% and 95%, Alpha CRM is
+    # medium (0.9 < 0.95) and Beta Mail and the hostile tool low (0.5 < 0.6).
+    params = {"low_utilization": "0.6", "high_utilization": "0.95"}
+    found = {row["tool"]: row["utilization_band"]
+             for row in run_report(sqlite_utils.Database(org), "stack-map", as_of=AS_OF, params=params)}
+    assert (found["alpha-crm"], found["beta-mail"], found["gamma-ads"], found["delta-docs"]) == ("medium", "low", "low", "unknown")
+    assert [band for slug, band in found.items() if slug.startswith("script")] == ["low"]
+    out = tmp_path / "bands.svg"
+    run("map", org, "-o", out, "--as-of", AS_OF, "--param", "low_utilization=0.6", "--param", "high_utilization=0.95")
+    legend = " ".join("".join(text.itertext()) for text in ET.parse(out).getroot().iter(f"{SVG}text")
+                      if "legend-text" in (text.get("class") or ""))
+    assert "95% or more of seats used" in legend and "60% to under 95%" in legend and "under 60%" in legend
+    default = draw_stack_map(sqlite_utils.Database(org), as_of=AS_OF).svg
+    assert "70% or more of seats used" in default and "40% to under 70%" in default
+
+
 def test_the_marks_are_the_rows_of_the_reports_that_own_them(sample_db):
     db = sqlite_utils.Database(sample_db)
     tiles_ = run_report(db, "stack-map", as_of=AS_OF)

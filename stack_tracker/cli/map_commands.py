@@ -10,7 +10,7 @@ import click
 from ..database import open_database
 from ..site.plugins.stack_map import GROUPINGS, PAGE_PATH
 from ..stack_map import PNG_HEIGHT, PNG_WIDTH, draw_stack_map, write_stack_map
-from .options import database_argument, friendly_errors, period_option, team_option
+from .options import database_argument, friendly_errors, parse_params, period_option, team_option
 
 
 @click.command("map")
@@ -24,8 +24,11 @@ from .options import database_argument, friendly_errors, period_option, team_opt
 @click.option("--by", type=click.Choice(GROUPINGS), default="category", show_default=True,
               help="Group tiles by the category of each tool's main capability, or by the team that owns it.")
 @click.option("--integrations", is_flag=True, help="Draw a line for each integration between two tools.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A threshold of the stack-map report, e.g. low_utilization=0.5 or high_utilization=0.8 "
+                   "(the colour bands; repeatable).")
 @friendly_errors
-def stack_map(db_path, output, team, period, as_of, by, integrations):
+def stack_map(db_path, output, team, period, as_of, by, integrations, params):
     """Draw the stack on one 16:9 page: a picture for a slide or a wall.
 
     Every tool in the inventory is a tile in its group (the category of what
@@ -46,7 +49,7 @@ def stack_map(db_path, output, team, period, as_of, by, integrations):
         stack-tracker map stack.db --as-of 2025-07-01 -o stack-2025.html
     """
     db = open_database(db_path, must_exist=True)
-    options = dict(team=team, period=period, as_of=as_of, by=by, integrations=integrations)
+    options = dict(team=team, period=period, as_of=as_of, by=by, integrations=integrations, params=parse_params(params))
     if output:
         drawn = write_stack_map(db, output, db_path=db_path, **options)
         click.echo(f"Wrote {output}: {len(drawn.rows)} tool{'' if len(drawn.rows) == 1 else 's'}", err=True)

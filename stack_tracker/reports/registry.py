@@ -138,6 +138,8 @@ PARAMETER_HELP: dict[str, str] = {
     "shelfware_periods": "An active tool nobody used for this many months running is shelfware.",
     "renewal_window_days": "Show contracts renewing within this many days of as_of.",
     "utilization_floor": "Below this utilisation (active users / contract seats), recommend right-sizing.",
+    "low_utilization": "The stack map's colours: a tool's utilisation under this is low, under high_utilization medium.",
+    "high_utilization": "The stack map's colours: a tool's utilisation at or above this is high.",
     "seat_headroom": "Right-size to active users times (1 + this), rounded up.",
     "basis": "How to share a tool's cost among teams: seats (each team's assigned seats; seats nobody holds are "
              "unallocated) or active (each team's active users).",
@@ -370,11 +372,13 @@ REPORTS: dict[str, Report] = {
             title="The stack on one page",
             description=(
                 "One row per tool in the inventory on the as-of day, as the stack map draws it: the category of its "
-                "main capability, its owner, its annual cost, its utilisation band (low under 40%, medium under 70%, "
-                "high), and its marks: a cut candidate, shelfware, shadow IT, a deadline within the renewal window."
+                "main capability, its owner, its annual cost, its utilisation band (low under low_utilization, "
+                "medium under high_utilization, else high), and its marks: a cut candidate, shelfware, shadow IT, "
+                "a deadline within the renewal window."
             ),
             sql=_sql("stack_map"),
-            parameters={"period": None, "team": None, "as_of": None, "change_periods": "3", "growth_threshold": "0.1",
+            parameters={"period": None, "team": None, "as_of": None, "low_utilization": "0.4",
+                        "high_utilization": "0.7", "change_periods": "3", "growth_threshold": "0.1",
                         "shelfware_periods": "3", "renewal_window_days": "90", "utilization_floor": "0.8",
                         "seat_headroom": "0.1"},
         ),

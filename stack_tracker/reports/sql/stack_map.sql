@@ -21,7 +21,10 @@ with params as (
     -- A team's slug: the SQL every reader runs has turned a name into it (choices.with_team_names).
     nullif(:team, '') as team,
     coalesce(nullif(:as_of, ''), date('now')) as as_of,
-    (select currency from base_currency) as currency
+    (select currency from base_currency) as currency,
+    -- A tile's colour: utilisation under low_utilization is low, under high_utilization medium, else high.
+    coalesce(cast(nullif(:low_utilization, '') as real), 0.4) as low_utilization,
+    coalesce(cast(nullif(:high_utilization, '') as real), 0.7) as high_utilization
 ),
 adoption as (select * from ({report:adoption})),
 gaps as (select * from ({report:gaps})),
@@ -81,7 +84,9 @@ tiles as (
     (select min(renewals.days_left) from renewals where renewals.tool = tools.slug) as renews_in_days,
     (select min(renewals.renewal_date) from renewals where renewals.tool = tools.slug) as renewal_date,
     params.period,
-    params.as_of
+    params.as_of,
+    params.low_utilization,
+    params.high_utilization
   from tools
   cross join params
   join dated as in_force on in_force.tool = tools.slug
@@ -111,10 +116,12 @@ select
   utilization,
   case
     when utilization is null then 'unknown'
-    when utilization < 0.4 then 'low'
-    when utilization < 0.7 then 'medium'
+    when utilization < low_utilization then 'low'
+    when utilization < high_utilization then 'medium'
     else 'high'
   end as utilization_band,
+  low_utilization,
+  high_utilization,
   cut,
   shelfware,
   shadow_it,

@@ -55,13 +55,15 @@ LINE_HEIGHT = 1.18
 WIDTH_MARGIN = 1.06
 UNREVIEWED = "Not reviewed (shadow IT)"
 NO_OWNER = "No owner"
-#: (band, legend words, fill): the ``utilization_band`` the report gives each tool.
-BANDS = (
-    ("high", "70% or more of seats used", "#9ad7a9"),
-    ("medium", "40% to 69%", "#ffd98a"),
-    ("low", "under 40%", "#f5a9a3"),
-    ("unknown", "no usage data", "#d5dbe1"),
-)
+#: The fill of each ``utilization_band`` the report gives a tool, from the most used down.
+BAND_FILLS = {"high": "#9ad7a9", "medium": "#ffd98a", "low": "#f5a9a3", "unknown": "#d5dbe1"}
+
+
+def band_legend(rows: list[dict]) -> list[tuple[str, str]]:
+    """(words, fill) of each band, at the thresholds the report applied (no rows: its defaults)."""
+    low, high = (rows[0]["low_utilization"], rows[0]["high_utilization"]) if rows else (0.4, 0.7)
+    words = (f"{high:.0%} or more of seats used", f"{low:.0%} to under {high:.0%}", f"under {low:.0%}", "no usage data")
+    return list(zip(words, BAND_FILLS.values()))
 #: (report column, letter, legend words, colour): the marks a tile may carry.
 MARKS = (
     ("cut", "C", "cut candidate: kept tools do all its jobs", "#6741a8"),
@@ -311,8 +313,7 @@ def _marks(row: dict, box: Box) -> tuple[list[str], float]:
 
 def _tile(tile: Tile, group: str, link) -> str:
     row, box = tile.row, tile.box
-    band = row.get("utilization_band") or "unknown"
-    fill = next((colour for name, _, colour in BANDS if name == band), BANDS[-1][2])
+    fill = BAND_FILLS.get(row.get("utilization_band"), BAND_FILLS["unknown"])
     marks, marks_height = _marks(row, box)
     inner = box.inset(3)
     cost = money(row.get("annual_cost"), row.get("currency"))
@@ -336,9 +337,9 @@ def _tile(tile: Tile, group: str, link) -> str:
     return f'<g class="tool" data-tool="{escape(str(row["tool"]), {chr(34): "&quot;"})}">{body}</g>'
 
 
-def _legend(y: float, currency: str | None) -> str:
+def _legend(y: float, currency: str | None, bands: list[tuple[str, str]]) -> str:
     parts, x = [f'<g class="legend">'], 16
-    for _, words, colour in BANDS:
+    for words, colour in bands:
         parts.append(f'<rect x="{x}" y="{y}" width="14" height="14" rx="2" fill="{colour}"/>')
         parts.append(_text(x + 19, y + 11.5, 12, [words], cls="legend-text"))
         x += 24 + text_width(words, 12) + 14
@@ -401,7 +402,7 @@ def stack_map_svg(rows: list[dict], *, by: str = "category", title: str = "Marke
         parts += [_tile(tile, group.name, link) for tile in group.tiles]
         parts.append("</g>")
     parts.append(_integrations(groups, integrations))
-    parts.append(_legend(PAGE_HEIGHT - 28, currency))
+    parts.append(_legend(PAGE_HEIGHT - 28, currency, band_legend(rows)))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -504,7 +505,7 @@ async def stack_map_page(datasette, request, send):
     html = await datasette.render_template("stack_map.html", {
         "map_now": now, "map_then": then, "added": added, "left": left, "teams": teams, "team": team,
         "by": by, "as_of": as_of, "compare": compare, "svg_path": SVG_PATH, "page_path": PAGE_PATH,
-        "marks": MARKS, "bands": BANDS,
+        "marks": MARKS,
     }, request=request, view_name="stack-map")
     await _send(send, 200, "text/html; charset=utf-8", html)
 
