@@ -91,6 +91,18 @@ def test_teams_keep_theirs_too(db_path, tmp_path):
     assert rows(db_path, "select custom_fields from teams") == [{"custom_fields": '{"region":"EMEA","cost centre":"CC-12"}'}]
 
 
+async def test_a_team_page_shows_its_custom_fields(db_path, tmp_path):
+    teams = "team,region,cost centre\nGrowth,EMEA,CC-12\nBrand,EMEA,CC-40\nWeb,<b>AMER</b>,\n"
+    run("ingest", db_path, "teams", write(tmp_path / "teams.csv", teams), "--silent")
+    datasette = Datasette([], config_dir=publish(db_path, tmp_path / "site").directory)
+    growth = (await datasette.client.get("/stack/teams/growth")).text
+    assert "More about this team cost centre CC-12 region EMEA (and 1 other team)" in text_of(growth) or \
+        "More about this team region EMEA (and 1 other team) cost centre CC-12" in text_of(growth)
+    assert "custom_field_values?table=teams&amp;field=region&amp;value=EMEA" in growth
+    web = (await datasette.client.get("/stack/teams/web")).text
+    assert "&lt;b&gt;AMER&lt;/b&gt;" in web and "<b>AMER</b>" not in web
+
+
 def test_kinds_lists_the_custom_fields_a_database_holds(inventory):
     text = run("kinds", "tools", "--db", inventory).output
     assert "  any other column: kept as a custom field of the row" in text
