@@ -13,6 +13,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import openpyxl
 import pytest
 import sqlite_utils
 from click.testing import CliRunner
@@ -56,6 +57,18 @@ def rows(db_path: Path, sql: str, params=()) -> list[dict]:
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    """An .xlsx file at ``path`` with a sheet per entry of ``sheets``, its rows appended in order."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, cells in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in cells:
+            sheet.append(row)
+    book.save(path)
     return path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import subprocess
 import sys
@@ -12,22 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import content_hash, rows, run
+from conftest import content_hash, rows, run, write_workbook
 from stack_tracker.inputs.ingest import Options, ingest
 from stack_tracker.database import open_database
-
-openpyxl = pytest.importorskip("openpyxl")
-
-
-def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, cells in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in cells:
-            sheet.append(row)
-    book.save(path)
-    return path
 
 
 def with_saved_values(path: Path, values: dict[str, str]) -> Path:
@@ -47,7 +33,7 @@ def with_saved_values(path: Path, values: dict[str, str]) -> Path:
 
 
 def test_usage_from_a_workbook_with_formulas_dates_and_empty_rows(org_db, tmp_path):
-    path = with_saved_values(workbook(tmp_path / "usage.xlsx", {
+    path = with_saved_values(write_workbook(tmp_path / "usage.xlsx", {
         "Usage": [
             ["Team Name", "Application", "Month", "Licenses", "MAU"],
             ["Demand Gen", "HubSpot Marketing Hub", dt.datetime(2026, 3, 1), 12, "=D2-2"],
@@ -68,7 +54,7 @@ def test_usage_from_a_workbook_with_formulas_dates_and_empty_rows(org_db, tmp_pa
 
 
 def test_errors_name_spreadsheet_rows(org_db, tmp_path):
-    path = workbook(tmp_path / "usage.xlsx", {"Sheet1": [
+    path = write_workbook(tmp_path / "usage.xlsx", {"Sheet1": [
         [None],
         ["team", "tool", "period", "mau"],
         ["Demand Gen", "HubSpot Marketing Hub", "2026-01", 5],
@@ -82,13 +68,13 @@ def test_errors_name_spreadsheet_rows(org_db, tmp_path):
 
 
 def test_a_value_outside_the_header_is_an_error(org_db, tmp_path):
-    path = workbook(tmp_path / "tools.xlsx", {"Sheet1": [["tool", "notes"], ["Asana", "ok", None, "stray"]]})
+    path = write_workbook(tmp_path / "tools.xlsx", {"Sheet1": [["tool", "notes"], ["Asana", "ok", None, "stray"]]})
     result = run("ingest", org_db, "tools", path, exit_code=1)
     assert "tools.xlsx:2: a value in column D, which has no header" in result.output
 
 
 def test_a_named_sheet(org_db, tmp_path):
-    path = workbook(tmp_path / "tools.xlsx", {
+    path = write_workbook(tmp_path / "tools.xlsx", {
         "Cover": [["Our tools, as of March"]],
         "Inventory": [["Tool", "Annual cost", "Renewal"], ["Asana", 9000, dt.date(2027, 1, 31)]],
     })
@@ -108,7 +94,7 @@ def test_a_named_sheet(org_db, tmp_path):
 def test_xlsx_is_a_format_choice_and_the_hash_is_logged(org_db, tmp_path):
     import hashlib
 
-    path = workbook(tmp_path / "export.bin", {"Sheet": [["tool"], ["Miro"]]})
+    path = write_workbook(tmp_path / "export.bin", {"Sheet": [["tool"], ["Miro"]]})
     run("ingest", org_db, "tools", path, "--format", "xlsx", "--silent")
     assert rows(org_db, "select sha256 from ingests order by id desc limit 1") == [{"sha256": hashlib.sha256(path.read_bytes()).hexdigest()}]
 

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from conftest import content_hash, rows, run
+from conftest import content_hash, rows, run, write_workbook
 from stack_tracker.inputs.workbook_ingest import kind_of_sheet
-
-openpyxl = pytest.importorskip("openpyxl")
-
-
-def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, cells in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in cells:
-            sheet.append(row)
-    book.save(path)
-    return path
 
 
 def stack_sheets(active_users: object = 12) -> dict[str, list[list]]:
@@ -42,7 +27,7 @@ def stack_sheets(active_users: object = 12) -> dict[str, list[list]]:
 
 
 def test_a_workbook_of_four_sheets_loads_in_one_go(db_path, tmp_path):
-    path = workbook(tmp_path / "stack.xlsx", stack_sheets())
+    path = write_workbook(tmp_path / "stack.xlsx", stack_sheets())
     result = run("ingest", db_path, "--workbook", path)
     assert rows(db_path, "select count(*) as n from teams") == [{"n": 3}]
     assert rows(db_path, "select slug, owner_team, custom_fields from tools order by slug") == [
@@ -74,7 +59,7 @@ def test_a_workbook_with_one_bad_sheet_loads_nothing_and_lists_every_sheets_prob
     sheets = stack_sheets(active_users="lots")
     sheets["Teams"].append(["Events", "Nowhere"])
     before = content_hash(db_path, exclude=("ingests",))
-    result = run("ingest", db_path, "--workbook", workbook(tmp_path / "stack.xlsx", sheets), exit_code=1)
+    result = run("ingest", db_path, "--workbook", write_workbook(tmp_path / "stack.xlsx", sheets), exit_code=1)
     assert "stack.xlsx was not loaded: 2 problems" in result.output
     assert 'stack.xlsx [Teams]:5: parent: "Nowhere": unknown team' in result.output
     assert 'stack.xlsx [Usage]:2: active_users: "lots": expected a whole number' in result.output
@@ -84,20 +69,20 @@ def test_a_workbook_with_one_bad_sheet_loads_nothing_and_lists_every_sheets_prob
 
 def test_a_dry_run_writes_nothing(db_path, tmp_path):
     before = content_hash(db_path)
-    result = run("ingest", db_path, "--workbook", workbook(tmp_path / "stack.xlsx", stack_sheets()), "--dry-run")
+    result = run("ingest", db_path, "--workbook", write_workbook(tmp_path / "stack.xlsx", stack_sheets()), "--dry-run")
     assert "stack.xlsx: would load 4 sheets in one transaction" in result.output
     assert content_hash(db_path) == before
 
 
 def test_two_sheets_of_one_kind_or_none_at_all_are_errors(db_path, tmp_path):
-    path = workbook(tmp_path / "two.xlsx", {"Tools": [["Tool"], ["Figma"]], "tool": [["Tool"], ["Asana"]]})
+    path = write_workbook(tmp_path / "two.xlsx", {"Tools": [["Tool"], ["Figma"]], "tool": [["Tool"], ["Asana"]]})
     assert "sheets 'Tools' and 'tool' both hold tools: keep one" in run("ingest", db_path, "--workbook", path, exit_code=1).output
-    path = workbook(tmp_path / "none.xlsx", {"Sheet1": [["Tool"], ["Figma"]]})
+    path = write_workbook(tmp_path / "none.xlsx", {"Sheet1": [["Tool"], ["Figma"]]})
     assert "no sheet is named after a kind of input (sheets: 'Sheet1')" in run("ingest", db_path, "--workbook", path, exit_code=1).output
 
 
 def test_workbook_goes_instead_of_kind_and_files(db_path, tmp_path):
-    path = workbook(tmp_path / "stack.xlsx", stack_sheets())
+    path = write_workbook(tmp_path / "stack.xlsx", stack_sheets())
     assert "give KIND and FILES, or --workbook, not both" in run("ingest", db_path, "tools", path, "--workbook", path, exit_code=2).output
     assert "give KIND and FILES (or --workbook FILE)" in run("ingest", db_path, exit_code=2).output
     assert "--sheet picks one sheet" in run("ingest", db_path, "--workbook", path, "--sheet", "Tools", exit_code=1).output

@@ -42,9 +42,9 @@ from ..errors import StackTrackerError
 from ..privacy import PseudonymKey, check_key, load_key
 from . import kinds as k
 from .catalog import ApplicationResolver
-from .directory import UNASSIGNED, Directory, created_names, load_directory
-from .login_summary import LoginsResult, nothing_counted
-from .logins import Rollup, drop_temporary_tables, write_rollup
+from .directory import UNASSIGNED, Directory, load_directory
+from .login_summary import LoginsResult
+from .logins import Rollup, drop_temporary_tables, settle_sign_ins
 from .readers import ReadError, open_source
 from .runs import Problems, logged_run
 from .sources import NON_INTERACTIVE, SIGN_INS, Timestamps
@@ -109,15 +109,7 @@ def import_activity(
                 problems.add_error(error)
             run.rows_read = result.sign_ins
             problems.raise_if_any()
-            result.warnings += nothing_counted(result)
-            rollup.flush()
-            write_rollup(db, people, run.id, result)
-            people.write_people(db, key, run.id)
-            result.created = created_names(applications, people)
-            months = {period for (period,) in db.execute("select distinct period from temp.login_months")}
-            run.refresh({"usage", "user_activity"}, periods=months)
-            run.commit(sha256=_sha256(path), rows_read=result.sign_ins, rows_written=result.rows_written,
-                       message=result.summary())
+            settle_sign_ins(db, run, rollup, people, key, applications, result, _sha256(path))
             return result
     finally:
         drop_temporary_tables(db)

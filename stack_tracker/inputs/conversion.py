@@ -15,8 +15,6 @@ import json
 from dataclasses import dataclass
 from typing import Callable
 
-import sqlite_utils
-
 from .. import normalise as n
 from ..database.names import NewNames, Resolver
 from ..database.schema import CUSTOM_FIELDS

@@ -50,7 +50,6 @@ from typing import Callable
 
 import sqlite_utils
 
-from .. import normalise as n
 from ..errors import StackTrackerError
 from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .catalog import ApplicationResolver
@@ -126,15 +125,7 @@ def _import_file(db, path: Path, source: str, key: PseudonymKey, directory_path:
                 run.rows_read = result.sign_ins
             result.skipped = dict(log.skipped)
             log.problems.raise_if_any()
-            result.warnings += nothing_counted(result)
-            rollup.flush()
-            _write(db, directory, run.id, result)
-            directory.write_people(db, key, run.id)
-            result.created = created_names(applications, directory)
-            # Sign-ins change user_activity and sso usage in their own months only.
-            months = {period for (period,) in db.execute("select distinct period from temp.login_months")}
-            run.refresh({"usage", "user_activity"}, periods=months)
-            run.commit(sha256=sha256, rows_read=result.sign_ins, rows_written=result.rows_written, message=result.summary())
+            settle_sign_ins(db, run, rollup, directory, key, applications, result, sha256)
             return result
     finally:
         _drop_temporary_tables(db)
@@ -287,6 +278,22 @@ class _Rollup:
 
 
 _ALIKE = "two people's user_keys begin alike; this import cannot tell them apart"
+
+
+def settle_sign_ins(db: sqlite_utils.Database, run, rollup: _Rollup, people: Directory, key: PseudonymKey,
+                    applications: ApplicationResolver, result: LoginsResult, sha256: str) -> None:
+    """How every import of sign-ins ends once its file is read clean (import-logins, import-activity): the
+    roll-up merged, the directory's people written, what was created counted, the months it touched
+    refreshed, the run committed."""
+    result.warnings += nothing_counted(result)
+    rollup.flush()
+    _write(db, people, run.id, result)
+    people.write_people(db, key, run.id)
+    result.created = created_names(applications, people)
+    # Sign-ins change user_activity and sso usage in their own months only.
+    months = {period for (period,) in db.execute("select distinct period from temp.login_months")}
+    run.refresh({"usage", "user_activity"}, periods=months)
+    run.commit(sha256=sha256, rows_read=result.sign_ins, rows_written=result.rows_written, message=result.summary())
 
 
 def _drop_temporary_tables(db: sqlite_utils.Database) -> None:
@@ -451,4 +458,4 @@ def derive_usage(db: sqlite_utils.Database, ingest_id: int, scope: str) -> None:
 
 
 #: What `inputs.activity` shares with this importer: the roll-up, its write, its clean-up.
-Rollup, write_rollup, drop_temporary_tables = _Rollup, _write, _drop_temporary_tables
+Rollup, drop_temporary_tables = _Rollup, _drop_temporary_tables

@@ -30,7 +30,7 @@ Each file is one transaction, logged in ``ingests`` (kind ``spend``).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 

@@ -338,7 +338,7 @@ def _tile(tile: Tile, group: str, link) -> str:
 
 
 def _legend(y: float, currency: str | None, bands: list[tuple[str, str]]) -> str:
-    parts, x = [f'<g class="legend">'], 16
+    parts, x = ['<g class="legend">'], 16
     for words, colour in bands:
         parts.append(f'<rect x="{x}" y="{y}" width="14" height="14" rx="2" fill="{colour}"/>')
         parts.append(_text(x + 19, y + 11.5, 12, [words], cls="legend-text"))
