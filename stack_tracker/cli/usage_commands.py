@@ -24,8 +24,9 @@ from .options import database_argument, date_format_option, echo_result, friendl
               help="Who wrote the files: Okta System Log, Entra ID sign-ins, Google Workspace reports, or any CSV "
                    "with a user, an application and a time.")
 @click.option("--directory", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Who is in which team: a table of people (email or login) and their team. "
-                   "People not in it are counted in team 'unassigned'.")
+              help="Who is in which team: a table of people (email or login) and their team, and optionally "
+                   "who has left (a status column: leaver, terminated …; a left_on date). People not in it are "
+                   "counted in team 'unassigned'; sign-ins after someone left are counted and said.")
 @click.option("--since", metavar="DATE", help="Count only sign-ins on or after this day (UTC).")
 @click.option("--until", metavar="DATE", help="Count only sign-ins on or before this day (UTC).")
 @click.option("--allow-new/--no-allow-new", default=True, show_default=True,
@@ -70,7 +71,8 @@ def import_logins(db_path, files, source, directory, since, until, allow_new, da
 @click.option("--active-days", default=30, show_default=True, type=click.IntRange(min=1),
               help="A seat holder who last signed in within this many days up to --as-of is active.")
 @click.option("--directory", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Who is in which team, as for import-logins; people not in it are counted in team 'unassigned'.")
+              help="Who is in which team and who has left, as for import-logins; people not in it are counted in "
+                   "team 'unassigned'; seats held by people who left by --as-of are said and feed the reclaim report.")
 @click.option("--allow-new", is_flag=True, help="Record a --tool the database does not know as an 'unreviewed' tool.")
 @date_format_option
 @sheet_option
