@@ -4,7 +4,10 @@ columns it has, and the reports it reads whole.
 A report may read another report's rows whole: ``{report:gaps}`` in its file
 stands for the gaps report's SQL, run as a subquery with the same parameters
 (`read_report_sql`). The stack map reads its marks that way, so a finding is
-defined by the one report that owns it.
+defined by the one report that owns it. Reports that judge the same rows the
+same way share the table expressions that do it: ``{part:seats_on_the_day}``
+(``sql/parts/``) gives reclaim and right-size one rule for a leaver's and an
+idle seat.
 """
 
 from __future__ import annotations
@@ -19,14 +22,21 @@ import sqlite_utils
 from ..database import ensure_schema
 
 SQL_DIR = Path(__file__).with_name("sql")
-#: Where a report reads another report whole: ``{report:gaps}``.
-INCLUDED_REPORT = re.compile(r"\{report:([a-z0-9-]+)\}")
+#: Where a report reads another report whole, ``{report:gaps}``, or shares table expressions with
+#: others, ``{part:seats_on_the_day}`` (a file of ``sql/parts/``).
+INCLUDED = re.compile(r"\{(report|part):([a-z0-9_-]+)\}")
 
 
 def read_report_sql(name: str) -> str:
-    """The SQL of report file ``name`` (``adoption_by_team``), each ``{report:NAME}`` replaced by that report's SQL."""
+    """The SQL of report file ``name`` (``adoption_by_team``, or ``parts/…``), each ``{report:NAME}`` replaced by
+    that report's SQL and each ``{part:NAME}`` by that part's."""
     text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    return INCLUDED_REPORT.sub(lambda match: "\n" + read_report_sql(match.group(1).replace("-", "_")).strip() + "\n", text)
+
+    def included(match: re.Match) -> str:
+        kind, named = match.group(1), match.group(2).replace("-", "_")
+        return "\n" + read_report_sql(named if kind == "report" else f"parts/{named}").strip() + "\n"
+
+    return INCLUDED.sub(included, text)
 
 
 @functools.cache

@@ -10,36 +10,15 @@
 -- currency (its stated price, else its annual cost over its seats) at the rate
 -- in force that day, through the view tool_costs; a tool without a price, or
 -- whose currency has no rate, leaves the cost empty and a note says why.
-with params as (
-  select
-    nullif(:as_of, '') as as_of,
-    -- A team's slug: the SQL every reader runs has turned a name into it (choices.with_team_names).
-    nullif(:team, '') as team,
-    coalesce(cast(nullif(:idle_days, '') as integer), 30) as idle_days
-),
-holders as (
-  select
-    seat_holders.tool,
-    coalesce(params.as_of, seat_holders.as_of) as day,
-    params.idle_days,
-    people.status = 'leaver' or people.left_on <= coalesce(params.as_of, seat_holders.as_of) as has_left,
-    seat_holders.last_login is null
-      or seat_holders.last_login < date(coalesce(params.as_of, seat_holders.as_of), printf('-%d days', params.idle_days))
-      as idle
-  from seat_holders
-  cross join params
-  left join people on people.user_key = seat_holders.user_key
-  where seat_holders.holds_seat = 1
-    and (params.team is null or seat_holders.team = params.team)
-),
+with {part:seats_on_the_day},
 per_tool as (
   select
     tool,
     day,
     idle_days,
     count(*) as seats,
-    sum(coalesce(has_left, 0)) as leaver_seats,
-    sum(not coalesce(has_left, 0) and idle) as idle_seats
+    sum(has_left) as leaver_seats,
+    sum(not has_left and idle) as idle_seats
   from holders
   group by tool, day, idle_days
 ),

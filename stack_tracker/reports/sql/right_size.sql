@@ -13,27 +13,7 @@
 -- for the tool's currency, through the view tool_costs, as reclaim does; a
 -- tier the tiers file does not list or price, or a currency without a rate,
 -- leaves the money empty and a note says why.
-with params as (
-  select
-    nullif(:as_of, '') as as_of,
-    -- A team's slug: the SQL every reader runs has turned a name into it (choices.with_team_names).
-    nullif(:team, '') as team,
-    coalesce(cast(nullif(:idle_days, '') as integer), 30) as idle_days
-),
-holders as (
-  select
-    seat_holders.tool,
-    coalesce(seat_holders.tier, '') as tier,
-    coalesce(params.as_of, seat_holders.as_of) as day,
-    params.idle_days,
-    seat_holders.last_login is null
-      or seat_holders.last_login < date(coalesce(params.as_of, seat_holders.as_of), printf('-%d days', params.idle_days))
-      as idle
-  from seat_holders
-  cross join params
-  where seat_holders.holds_seat = 1
-    and (params.team is null or seat_holders.team = params.team)
-),
+with {part:seats_on_the_day},
 per_tier as (
   select tool, tier, day, idle_days, count(*) as seats, sum(not idle) as active, sum(idle) as idle_seats
   from holders
