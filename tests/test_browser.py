@@ -192,11 +192,16 @@ def test_team_page_shows_what_its_tools_cost(site, watched):
     watched.assert_clean()
 
 
+def drawn_chart(page, site, name: str) -> str:
+    """The selector of dashboard chart ``name``, once the dashboard has drawn it."""
+    page.goto(f"{site.base}/-/dashboards/adoption")
+    page.wait_for_selector(f"#chart-{name} svg.marks")
+    return f"#chart-{name}"
+
+
 def test_the_cost_by_team_chart_draws_a_bar_per_team(site, watched):
     page = watched.page
-    page.goto(f"{site.base}/-/dashboards/adoption")
-    chart = "#chart-cost-by-team"
-    page.wait_for_selector(f"{chart} svg.marks")
+    chart = drawn_chart(page, site, "cost-by-team")
     # One bar per team and currency the report shares cost to, the unallocated cost among them, labelled.
     shared = {(row["team"], row["currency"]) for row in site.report("cost-by-team") if row["allocated_cost"] is not None}
     assert ("unallocated", "USD") in shared and len(shared) > 10
@@ -208,9 +213,7 @@ def test_the_cost_by_team_chart_draws_a_bar_per_team(site, watched):
 
 def test_the_spend_against_contract_chart_sets_each_tool_paid_by_card_beside_its_contract(site, watched):
     page = watched.page
-    page.goto(f"{site.base}/-/dashboards/adoption")
-    chart = "#chart-spend-vs-contract"
-    page.wait_for_selector(f"{chart} svg.marks")
+    chart = drawn_chart(page, site, "spend-vs-contract")
     # Two bars per tool cards or expense claims paid for: the run rate, and the contract (none: a bar of 0).
     paid = {row["tool_name"] for row in site.report("card-spend")}
     assert {"Slack", "Hotjar", "Canva"} <= paid
