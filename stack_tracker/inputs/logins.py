@@ -429,17 +429,23 @@ def derive_usage(db: sqlite_utils.Database, ingest_id: int, scope: str) -> None:
     """
     execute = db.conn.execute
     execute("drop table if exists temp.usage_scope")
+    execute("drop table if exists temp.usage_measured")
     execute("create temp table usage_scope (tool text, period text, primary key (tool, period)) without rowid")
     execute(f"insert into temp.usage_scope select distinct tool, period from {scope}")
-    measured = (
-        "select team, tool, period, count(*) as active_users, sum(events) as sessions from user_activity "
+    # Counted once, then written and used to tell which rows no longer have anybody.
+    execute(
+        "create temp table usage_measured (team text, tool text, period text, active_users integer, sessions integer, "
+        "primary key (team, tool, period)) without rowid"
+    )
+    execute(
+        "insert into temp.usage_measured select team, tool, period, count(*), sum(events) from user_activity "
         "where source = 'sso' and active_days > 0 and team is not null "
         "and (tool, period) in (select tool, period from temp.usage_scope) group by team, tool, period"
     )
     execute(
-        f"""
+        """
         insert into usage (team, tool, period, source, active_users, sessions, ingest_id)
-        select team, tool, period, 'sso', active_users, sessions, ? from ({measured}) where true
+        select team, tool, period, 'sso', active_users, sessions, ? from temp.usage_measured where true
         on conflict (team, tool, period, source) do update set
           active_users = excluded.active_users, sessions = excluded.sessions, ingest_id = excluded.ingest_id
         where active_users is not excluded.active_users or sessions is not excluded.sessions
@@ -447,14 +453,15 @@ def derive_usage(db: sqlite_utils.Database, ingest_id: int, scope: str) -> None:
         [ingest_id],
     )
     execute(
-        f"""
+        """
         delete from usage
         where source = 'sso'
           and (tool, period) in (select tool, period from temp.usage_scope)
-          and (team, tool, period) not in (select team, tool, period from ({measured}))
+          and (team, tool, period) not in (select team, tool, period from temp.usage_measured)
         """
     )
     execute("drop table temp.usage_scope")
+    execute("drop table temp.usage_measured")
 
 
 #: What `inputs.activity` shares with this importer: the roll-up, its write, its clean-up.
