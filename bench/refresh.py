@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import shutil
 import subprocess
 import sys
@@ -31,9 +32,11 @@ import tempfile
 from pathlib import Path
 
 CHILD_PRELUDE = """
-import resource, sys, time
+import json, resource, sys, time
 from stack_tracker.database import open_database
+seconds_by_table = {}  # where the refresh timed spent its time, table by table
 def finish(*figures):
+    print("profile", json.dumps(seconds_by_table))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # Full precision: at a test's size a figure is a millisecond or less, and a ratio of rounded ones could divide by zero.
     print(*[repr(float(figure)) for figure in figures], f"{peak:.1f}")
@@ -55,7 +58,7 @@ finish(*timed(lambda: conn.execute(sql).fetchall()))
 FULL = CHILD_PRELUDE + """
 from stack_tracker.database.derived import refresh_derived
 db = open_database(sys.argv[1])
-finish(*timed(lambda: refresh_derived(db)))
+finish(*timed(lambda: refresh_derived(db, seconds_by_table=seconds_by_table)))
 """
 
 # The ingest's refresh is timed by wrapping the function it calls for it.
@@ -67,7 +70,7 @@ from stack_tracker.database.derived import DERIVED_INPUTS, DERIVED_TABLES, refre
 from stack_tracker.inputs.ingest import Options, ingest
 refresh = [0.0, 0.0]
 def timed_refresh(*args, **kwargs):
-    wall, cpu = timed(lambda: by_month(*args, **kwargs))
+    wall, cpu = timed(lambda: by_month(*args, **kwargs, seconds_by_table=seconds_by_table))
     refresh[0] += wall
     refresh[1] += cpu
 by_month, pipeline.refresh_derived = pipeline.refresh_derived, timed_refresh
@@ -86,10 +89,12 @@ finish(total, total_cpu, *refresh, whole, whole_cpu, differing)
 """
 
 
-def child(code: str, *args: str) -> list[float]:
-    """Run ``code`` in a fresh Python; return the figures it printed, its peak memory in MiB last."""
+def child(code: str, *args: str) -> tuple[list[float], dict[str, float]]:
+    """Run ``code`` in a fresh Python; return the figures it printed (its peak memory in MiB last), and the
+    seconds each derived table took in the refresh it timed."""
     output = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True).stdout
-    return [float(figure) for figure in output.split()]
+    *_, profile, figures = output.strip().splitlines()
+    return [float(figure) for figure in figures.split()], json.loads(profile.removeprefix("profile "))
 
 
 def split_last_month(usage: Path, history: Path, last: Path) -> tuple[int, int, str]:
@@ -162,9 +167,10 @@ def main() -> None:
             shutil.copy(template, target)
             return str(target)
 
-        scan, scan_cpu, scan_mib = child(SCAN, copy("scan.db"))
-        full, full_cpu, full_mib = child(FULL, copy("full.db"))
-        total, total_cpu, refresh, refresh_cpu, whole, whole_cpu, differing, month_mib = child(MONTH, copy("month.db"), str(last))
+        (scan, scan_cpu, scan_mib), _ = child(SCAN, copy("scan.db"))
+        (full, full_cpu, full_mib), full_profile = child(FULL, copy("full.db"))
+        (total, total_cpu, refresh, refresh_cpu, whole, whole_cpu, differing, month_mib), month_profile = child(
+            MONTH, copy("month.db"), str(last))
 
         def line(label: str, seconds: float, cpu: float, note: str = "") -> None:
             print(f"{label:<42} {seconds:7.2f} s  (cpu {cpu:6.2f} s)  {note}".rstrip())
@@ -176,6 +182,11 @@ def main() -> None:
         line("  refresh, that month only:", refresh, refresh_cpu, f"{refresh / max(scan, 1e-6):.2f}x the scan")
         line("same refresh done whole:", whole, whole_cpu, f"{whole / max(scan, 1e-6):.1f}x the scan")
         print(f"{'month refresh = whole refresh:':<42} {'yes' if differing == 0 else f'NO, {differing:.0f} rows differ':>7}")
+        print("\nwhere the time goes, table by table (wall s; the month's refresh: the tables the month's usage feeds)")
+        print(f"  {'derived table':<28} {'full':>8} {'month':>8}")
+        for name in sorted(full_profile, key=full_profile.get, reverse=True):
+            month_seconds = f"{month_profile[name]:8.3f}" if name in month_profile else f"{'-':>8}"
+            print(f"  {name:<28} {full_profile[name]:8.3f} {month_seconds}")
     finally:
         if not args.keep:
             shutil.rmtree(directory)

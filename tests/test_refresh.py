@@ -13,7 +13,7 @@ import pytest
 import sqlite_utils
 
 from conftest import rows, run, write
-from stack_tracker.database import derived
+from stack_tracker.database import derived, open_database
 from stack_tracker.database.derived import DERIVED_INPUTS, DERIVED_TABLES, MONTHLY_TABLES
 
 HS, SF = "hubspot-marketing-hub", "salesforce-sales-cloud"
@@ -250,3 +250,15 @@ def test_first_period_is_the_first_month_the_rest_of_the_key_has_a_row(org_db, t
         assert wrong == 0, name
         checked += 1
     assert checked >= 2  # usage_effective and tool_period_summary
+
+
+def test_a_refresh_says_how_long_each_table_it_refreshed_took(org_db, tmp_path):
+    ingest_usage(org_db, tmp_path, "q1.csv", Q1, "--allow-new")
+    db = open_database(org_db)
+    whole: dict[str, float] = {}
+    derived.refresh_derived(db, seconds_by_table=whole)
+    assert set(whole) == set(DERIVED_TABLES) and all(seconds >= 0 for seconds in whole.values())
+    # Only the tables built from what changed; the seconds add up over refreshes.
+    integrations = {"tool_blast_radius": 0.25}
+    derived.refresh_derived(db, changed={"integrations"}, seconds_by_table=integrations)
+    assert set(integrations) == {"tool_blast_radius"} and integrations["tool_blast_radius"] >= 0.25
