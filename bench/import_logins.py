@@ -15,6 +15,10 @@ The import is compared, in the same run and on the same file, with two baselines
   run. DuckDB is the optional 'scale' extra; without it this baseline is left out;
 - reading each line and parsing it with orjson, counting the lines.
 
+Beside them, a floor: the rows the import keeps (every person's days and months,
+and the measured usage) written again bare into empty tables of the same schema,
+one `executemany` per table: what storing them costs whatever reads the log.
+
 Each runs in a process of its own, which reports its own time and peak memory
 (resident high-water mark); the file is read once beforehand, so each finds it
 in the page cache.
@@ -86,6 +90,33 @@ person_app_months, events = connection.execute("""
 print(json.dumps({"seconds": time.perf_counter() - started, "peak_mib": peak_mib(), "version": duckdb.__version__,
                   "person_app_months": int(person_app_months or 0), "sign_ins": int(events or 0)}))
 '''
+
+# What any engine would pay to keep what the import keeps: the rows it wrote to the
+# tables of sign-ins, written again bare (one executemany per table, one
+# transaction) into empty tables of the same schema, indexes included, in a new
+# file; read from the imported database beforehand, untimed.
+WRITE_FLOOR = PEAK + """
+import json, pathlib, sqlite3, sys, time
+source = sqlite3.connect(sys.argv[1])
+tables = ("user_activity_days", "user_activity", "usage")
+rows = {table: source.execute(f"select * from {table}" + (" where source = 'sso'" if table == "usage" else "")).fetchall()
+        for table in tables}
+schema = [sql for (sql,) in source.execute(
+    "select sql from sqlite_master where tbl_name in (?, ?, ?) and sql is not null order by type = 'index'", tables)]
+for suffix in ("", "-wal", "-shm"):
+    pathlib.Path(sys.argv[2] + suffix).unlink(missing_ok=True)
+target = sqlite3.connect(sys.argv[2], isolation_level=None)
+target.execute("pragma journal_mode = wal")
+for statement in schema:
+    target.execute(statement)
+started = time.perf_counter()
+target.execute("begin")
+for table, values in rows.items():
+    if values:
+        target.executemany(f"insert into {table} values ({', '.join('?' * len(values[0]))})", values)
+target.execute("commit")
+print(json.dumps({"seconds": time.perf_counter() - started, "rows": {table: len(values) for table, values in rows.items()}}))
+"""
 
 BASELINE = PEAK + """
 import json, sys, time
@@ -180,6 +211,13 @@ def main() -> None:
                   f"events/s  peak {duck['peak_mib']:5.0f} MiB  (read_json; people per app and month)")
             print(f"ratio to DuckDB:               {measured['seconds'] / duck['seconds']:8.2f}x")
         print(f"ratio to the orjson loop:      {measured['seconds'] / baseline['seconds']:8.2f}x")
+        floor = child(WRITE_FLOOR, str(database), str(directory / "floor.db"))
+        written = ", ".join(f"{count:,} {table}" for table, count in floor["rows"].items())
+        print(f"floor: the import's rows written bare: {floor['seconds']:5.1f} s  ({written}; executemany into empty "
+              "tables of the same schema, one transaction)")
+        if duck:
+            print(f"floor ratio to DuckDB:         {floor['seconds'] / duck['seconds']:8.2f}x  (what keeping these rows in "
+                  "SQLite costs on its own, before any file is read)")
         skipped = ", ".join(f"{count:,} {reason}" for reason, count in sorted(measured["skipped"].items()))
         print(f"counted: {measured['sign_ins']:,} sign-ins by {measured['people']:,} people to {measured['tools']} tools, "
               f"{measured['person_months']:,} person-months; skipped {skipped}")

@@ -19,6 +19,7 @@ import yaml
 from stack_tracker.reports.registry import REPORTS, run_report, sql_parameters
 from stack_tracker.resources import resource
 from stack_tracker.database import open_database
+from stack_tracker.database.derived import DERIVED_INPUTS, DERIVED_TABLES
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -133,6 +134,12 @@ def test_refresh_benchmark_times_a_month_against_a_whole_rebuild_and_a_scan():
     # What the month's refresh left is what rebuilding gives.
     assert re.search(r"^month refresh = whole refresh:\s+yes$", result.stdout, re.MULTILINE)
     assert int(re.search(r"one more month \(\d{4}-\d\d\): ([\d,]+) rows", result.stdout)[1].replace(",", "")) > 0
+    # Where the time goes: every derived table in the full refresh's profile, the month's refresh only for
+    # the tables a month of usage feeds (none built from sign-ins or integrations alone).
+    profile = dict(re.findall(r"^  ([a-z_]+)\s+[\d.]+\s+([\d.]+|-)$", result.stdout, re.MULTILINE))
+    assert set(profile) == set(DERIVED_TABLES)
+    assert {name for name, month in profile.items() if month != "-"} == \
+        {name for name in DERIVED_TABLES if "usage" in DERIVED_INPUTS[name]}
 
 
 def test_import_logins_benchmark_measures_the_import_against_duckdb_and_an_orjson_baseline():
@@ -153,6 +160,12 @@ def test_import_logins_benchmark_measures_the_import_against_duckdb_and_an_orjso
     # The log is the generator's, and the import counted its sign-ins.
     assert re.search(r"^okta\.jsonl: 3,000 events, generated in ", result.stdout, re.MULTILINE)
     assert int(re.search(r"^counted: ([\d,]+) sign-ins", result.stdout, re.MULTILINE)[1].replace(",", "")) > 1000
+    # The floor: the rows the import kept, written again bare, as many as the import wrote.
+    floor = re.search(r"^floor: the import's rows written bare:\s+[\d.]+ s  \(([\d,]+) user_activity_days, ([\d,]+) "
+                      r"user_activity, ([\d,]+) usage;", result.stdout, re.MULTILINE)
+    person_months = int(re.search(r"([\d,]+) person-months", result.stdout)[1].replace(",", ""))
+    assert int(floor[2].replace(",", "")) == person_months
+    assert int(floor[1].replace(",", "")) >= person_months and int(floor[3].replace(",", "")) > 0
 
 
 def test_make_bench_runs_every_script_on_one_generated_organisation(tmp_path):
