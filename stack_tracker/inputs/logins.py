@@ -50,6 +50,7 @@ from typing import Callable
 
 import sqlite_utils
 
+from ..database.bulk import indexes_built_after
 from ..errors import StackTrackerError
 from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .catalog import ApplicationResolver
@@ -310,7 +311,8 @@ def _write(db: sqlite_utils.Database, directory: Directory, ingest_id: int, resu
         return
     directory.create_teams(db, ingest_id, (team for (team,) in db.execute("select distinct team from temp.login_months")))
     _merge_days(db, ingest_id)
-    with counted_changes(db, "user_activity") as counts:
+    months = db.conn.execute("select count(*) from temp.login_months").fetchone()[0]
+    with counted_changes(db, "user_activity") as counts, indexes_built_after(db.conn, "user_activity", months):
         _merge_months(db, ingest_id, counts)
     result.inserted, result.updated = counts.inserted, counts.updated
     derive_usage(db, ingest_id, "temp.login_months")

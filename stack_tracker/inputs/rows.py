@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from array import array
 
+from ..database.bulk import indexes_built_after
 from ..database.schema import CUSTOM_FIELDS, TABLES
 from .runs import MAX_PROBLEMS
 
@@ -128,25 +129,12 @@ class StagedRows:
     def write(self) -> Written:
         """Upsert the staged rows into the table, in key order; what it changed, for the caller to count
         (`counted_changes`)."""
-        # The rows arrive in key order but not in the order of the other
-        # indexes: into a table smaller than the file, building those indexes
-        # afresh is quicker than adding to them (1,000,000 usage rows into an
-        # empty table: 2.3 s of CPU instead of 4.8).
-        rebuilt = []
-        if self.rows > self.conn.execute(f"SELECT count(*) FROM [{self.table}]").fetchone()[0]:
-            rebuilt = self.conn.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name IN "
-                "(SELECT name FROM pragma_index_list(?) WHERE origin = 'c' AND NOT \"unique\")",
-                [self.table, self.table],
-            ).fetchall()
-        for name, _ in rebuilt:
-            self.conn.execute(f"DROP INDEX [{name}]")
-        cursor = self.conn.execute(_upsert_sql(self.table, self.columns, "temp.staged_rows"), [self.ingest_id])
-        rowcount = cursor.rowcount
-        if CUSTOM_FIELDS in self.columns:
-            self.conn.execute(_tidy_custom_fields_sql(self.table), [self.ingest_id])
-        for _, definition in rebuilt:
-            self.conn.execute(definition)
+        # The rows arrive in key order but not in the order of the other indexes (`database.bulk`).
+        with indexes_built_after(self.conn, self.table, self.rows):
+            cursor = self.conn.execute(_upsert_sql(self.table, self.columns, "temp.staged_rows"), [self.ingest_id])
+            rowcount = cursor.rowcount
+            if CUSTOM_FIELDS in self.columns:
+                self.conn.execute(_tidy_custom_fields_sql(self.table), [self.ingest_id])
         return Written(rowcount)
 
     def changed_periods(self, changes: int) -> set[str] | None:
