@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -67,3 +68,18 @@ def test_a_live_database_is_never_served_from_the_cache(tmp_path):
         _, _, after = get(base + "/live.json?sql=select+count(*)+as+n+from+teams&_shape=array")
         assert before != after
         assert b'"n": 1' in after.replace(b'"n":1', b'"n": 1')
+
+
+def test_a_page_of_a_few_megabytes_is_kept_and_a_larger_one_is_not(published, tmp_path):
+    # randomblob gives other bytes on every run of the query: the same bytes twice means served from memory.
+    port = free_port()
+    with serving(published_site_command(published, port=port), port, log=tmp_path / "datasette.log") as base:
+        pages = base + "/stack.json?sql=" + urllib.parse.quote(
+            "with recursive row(n) as (select 1 union all select n + 1 from row where n < cast(:rows as integer)) "
+            "select hex(randomblob(500000)) as part from row")
+        report_sized = pages + "&rows=3"  # 3 MB, as an enterprise report's page
+        first, again = get(report_sized)[2], get(report_sized)
+        assert len(first) > 3_000_000 and again[1]["x-response-cache"] == "hit" and again[2] == first
+        too_large = pages + "&rows=9"  # 9 MB: past MAX_ENTRY_BYTES
+        first, again = get(too_large)[2], get(too_large)
+        assert len(first) > 9_000_000 and "x-response-cache" not in again[1] and again[2] != first
