@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from stack_tracker.database.bulk import SORT_THREADS, indexes_built_after, sorting_on_helper_threads
+from stack_tracker.database.bulk import indexes_built_after
 
 
 def indexes(conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -49,12 +49,3 @@ def test_a_failed_write_rolls_back_with_the_dropped_indexes(conn):
     conn.execute("rollback")
     assert indexes(conn) == before
     assert conn.execute("select count(*) from seen").fetchone()[0] == 2
-
-
-def test_large_sorts_get_helper_threads_for_the_block_only(conn):
-    conn.execute("pragma threads = 1")
-    with pytest.raises(RuntimeError):
-        with sorting_on_helper_threads(conn):
-            assert conn.execute("pragma threads").fetchone()[0] == SORT_THREADS
-            raise RuntimeError("the write failed")
-    assert conn.execute("pragma threads").fetchone()[0] == 1

@@ -1,5 +1,4 @@
-"""Writing many rows into a table at once: its secondary indexes built afresh rather than added to,
-its large sorts on helper threads.
+"""Writing many rows into a table at once: its secondary indexes built afresh rather than added to.
 
 Rows written in a table's key order land in its key in order, but scattered
 over each of its other indexes. Into a table smaller than what is written,
@@ -38,24 +37,3 @@ def indexes_built_after(conn: sqlite3.Connection, table: str, incoming_rows: int
     yield
     for _, definition in rebuilt:
         conn.execute(definition)
-
-
-#: Helper threads SQLite may give one large sort (`sorting_on_helper_threads`): the machines this runs on
-#: have two cores or more.
-SORT_THREADS = 2
-
-
-@contextmanager
-def sorting_on_helper_threads(conn: sqlite3.Connection) -> Iterator[None]:
-    """Let SQLite hand parts of the block's large sorts (GROUP BY, ORDER BY, CREATE INDEX) to helper threads,
-    on other cores; the connection's setting is put back after.
-
-    The first build of every derived table from 1,000,000 usage rows: 30.4 s on one core, 26.3 s with a
-    helper (for 2.6 s more CPU). Small sorts never start a helper.
-    """
-    threads = conn.execute("pragma threads").fetchone()[0]
-    conn.execute(f"pragma threads = {SORT_THREADS}")
-    try:
-        yield
-    finally:
-        conn.execute(f"pragma threads = {threads}")

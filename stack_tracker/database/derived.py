@@ -24,7 +24,6 @@ from typing import Iterable, Iterator
 
 import sqlite_utils
 
-from .bulk import sorting_on_helper_threads
 from .schema import TableSpec
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -329,7 +328,7 @@ def refresh_derived(
     """
     changed = None if changed is None else set(changed)
     months = None if periods is None else sorted(set(periods))
-    with _savepoint(db, "refresh_derived"), sorting_on_helper_threads(db.conn):
+    with _savepoint(db, "refresh_derived"):
         _ensure_views(db)
         for name, spec in DERIVED_TABLES.items():
             exists = db.table(name).exists()

@@ -50,7 +50,7 @@ from typing import Callable
 
 import sqlite_utils
 
-from ..database.bulk import indexes_built_after, sorting_on_helper_threads
+from ..database.bulk import indexes_built_after
 from ..errors import StackTrackerError
 from ..privacy import PseudonymKey, check_key, load_key, normalise_identifier
 from .catalog import ApplicationResolver
@@ -327,12 +327,16 @@ def _sum_days(db: sqlite_utils.Database) -> None:
         "create temp table login_days (tool text, person integer, period text, day text, log text, events integer, "
         "last_seen text, primary key (tool, person, period, day, log)) without rowid"
     )
-    # The one big sort of the import.
-    with sorting_on_helper_threads(db.conn):
+    # The one big sort of the import: SQLite may hand parts of it to a helper thread, on another core.
+    threads = execute("pragma threads").fetchone()[0]
+    execute("pragma threads = 2")
+    try:
         execute(
             "insert into temp.login_days select tool, person, substr(day, 1, 7), day, log, sum(events), max(last_seen) "
             "from temp.login_events group by tool, person, day, log"
         )
+    finally:
+        execute(f"pragma threads = {threads}")
     execute("drop table temp.login_events")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from array import array
 
-from ..database.bulk import indexes_built_after, sorting_on_helper_threads
+from ..database.bulk import indexes_built_after
 from ..database.schema import CUSTOM_FIELDS, TABLES
 from .runs import MAX_PROBLEMS
 
@@ -130,7 +130,7 @@ class StagedRows:
         """Upsert the staged rows into the table, in key order; what it changed, for the caller to count
         (`counted_changes`)."""
         # The rows arrive in key order but not in the order of the other indexes (`database.bulk`).
-        with sorting_on_helper_threads(self.conn), indexes_built_after(self.conn, self.table, self.rows):
+        with indexes_built_after(self.conn, self.table, self.rows):
             cursor = self.conn.execute(_upsert_sql(self.table, self.columns, "temp.staged_rows"), [self.ingest_id])
             rowcount = cursor.rowcount
             if CUSTOM_FIELDS in self.columns:
