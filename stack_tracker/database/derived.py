@@ -335,7 +335,8 @@ def refresh_derived(
             if changed is not None and exists and not DERIVED_INPUTS[name] & changed:
                 continue
             started = time.perf_counter()
-            if not (months is not None and exists and name in MONTHLY_TABLES and _refresh_months(db, name, spec, months)):
+            by_month = months is not None and exists and name in MONTHLY_TABLES
+            if not (by_month and _refresh_months(db, name, spec, months)):
                 _rebuild(db, name, spec)
             if seconds_by_table is not None:
                 seconds_by_table[name] = seconds_by_table.get(name, 0.0) + time.perf_counter() - started
